@@ -1,0 +1,39 @@
+"""The WSGI application: Neutron's middleware in front of a Falcon app."""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from oslo_middleware import request_id, sizelimit
+
+from kaon.api import faults, quotas, versions
+from kaon.api.controller import Collection, Item
+from kaon.api.definitions import RESOURCES
+from kaon.conf import CONF
+from kaon.plugin.core import Plugin
+
+
+def build_api(plugin: Plugin) -> falcon.App:
+    app = falcon.App(media_type=falcon.MEDIA_JSON)
+    app.req_options.strip_url_path_trailing_slash = True
+    faults.install(app)
+    app.add_route('/', versions.Versions())
+    app.add_route('/v2.0', versions.V2Root())
+    app.add_route('/v2.0/extensions', versions.Extensions())
+    app.add_route('/v2.0/extensions/{alias}', versions.Extension())
+    for resource in RESOURCES.values():
+        base = f'/v2.0/{resource.collection}'
+        app.add_route(base, Collection(resource, plugin))
+        app.add_route(base + '/{item_id}', Item(resource, plugin))
+    app.add_route('/v2.0/quotas', quotas.QuotaCollection(plugin))
+    app.add_route('/v2.0/quotas/{project_id}', quotas.QuotaItem(plugin))
+    app.add_route('/v2.0/quotas/{project_id}/default', quotas.QuotaDefault())
+    return app
+
+
+def build_wsgi(plugin: Plugin) -> Any:
+    """The pipeline Neutron's api-paste.ini builds for noauth:
+    request_id -> sizelimit -> API (auth_token slots in before the API)."""
+    app: Any = build_api(plugin)
+    app = sizelimit.RequestBodySizeLimiter(app, CONF)
+    return request_id.RequestId(app)

@@ -1,0 +1,106 @@
+"""One generic controller for every resource defined by an attribute map."""
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+import falcon
+
+from kaon import exceptions as exc
+from kaon.api import attributes, policy, query
+from kaon.api.attributes import Resource
+from kaon.api.context import from_request
+from kaon.conf import CONF
+from kaon.plugin.core import Plugin
+
+
+def read_json(req: falcon.Request) -> Any:
+    raw = req.bounded_stream.read()
+    if not raw:
+        raise exc.HTTPBadRequest(msg='Resource body required')
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise exc.MalformedRequestBody(reason='Cannot understand JSON') \
+            from None
+
+
+def write_json(resp: falcon.Response, body: Any,
+               status: str = falcon.HTTP_200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(body)
+
+
+def query_params(req: falcon.Request) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(req.query_string, keep_blank_values=True)
+
+
+class Collection:
+    """GET (list) and POST (create, single or bulk) on /v2.0/<collection>."""
+
+    def __init__(self, resource: Resource, plugin: Plugin) -> None:
+        self.resource = resource
+        self.plugin = plugin
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx = from_request(req)
+        params = query_params(req)
+        list_query, fields = query.parse(self.resource, ctx.is_admin, params)
+        items = self.plugin.list(self.resource.name, ctx, list_query)
+        body: dict[str, Any] = {self.resource.collection: [
+            attributes.render(self.resource, ctx, item, fields)
+            for item in items]}
+        page_links = query.links(req.prefix + req.path, params, list_query,
+                                 items)
+        if page_links:
+            body[f'{self.resource.collection}_links'] = page_links
+        write_json(resp, body)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx = from_request(req)
+        raw = read_json(req)
+        bulk = isinstance(raw, dict) and self.resource.collection in raw
+        if bulk and not CONF.allow_bulk:
+            raise exc.HTTPBadRequest(msg='Bulk operation not supported')
+        items = attributes.prepare_body(self.resource, ctx, raw,
+                                        creating=True)
+        for item in items:
+            policy.check(self.resource, ctx, 'create', item)
+        created = [attributes.render(self.resource, ctx, item) for item in
+                   self.plugin.create(self.resource.name, ctx, items)]
+        body = {self.resource.collection: created} if bulk else \
+            {self.resource.name: created[0]}
+        write_json(resp, body, falcon.HTTP_201)
+
+
+class Item:
+    """GET, PUT and DELETE on /v2.0/<collection>/<id>."""
+
+    def __init__(self, resource: Resource, plugin: Plugin) -> None:
+        self.resource = resource
+        self.plugin = plugin
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               item_id: str) -> None:
+        ctx = from_request(req)
+        item = self.plugin.get(self.resource.name, ctx, item_id)
+        fields = query_params(req).get('fields', [])
+        write_json(resp, {self.resource.name: attributes.render(
+            self.resource, ctx, item, fields)})
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response,
+               item_id: str) -> None:
+        ctx = from_request(req)
+        body = attributes.prepare_body(self.resource, ctx, read_json(req),
+                                       creating=False)[0]
+        policy.check(self.resource, ctx, 'update', body)
+        item = self.plugin.update(self.resource.name, ctx, item_id, body)
+        write_json(resp, {self.resource.name: attributes.render(
+            self.resource, ctx, item)})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response,
+                  item_id: str) -> None:
+        self.plugin.delete(self.resource.name, from_request(req), item_id)
+        resp.status = falcon.HTTP_204

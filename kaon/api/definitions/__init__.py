@@ -1,0 +1,5 @@
+"""One module per resource, each an attribute map; RESOURCES indexes them."""
+from kaon.api.definitions import network, port, subnet
+
+RESOURCES = {r.collection: r for r in
+             (network.RESOURCE, subnet.RESOURCE, port.RESOURCE)}

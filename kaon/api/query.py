@@ -1,0 +1,115 @@
+"""Neutron's list query semantics: filters, fields, sorting, pagination.
+
+Repeated keys mean OR (`?id=a&id=b`); `fields` may repeat; sort_key and
+sort_dir pair up; limit/marker/page_reverse page through the collection
+and produce `<collection>_links` with next/previous hrefs.
+"""
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from kaon import exceptions as exc
+from kaon.api.attributes import Resource, filter_value
+from kaon.api.validators import Invalid, boolean
+from kaon.conf import CONF
+from kaon.plugin.query import TAG_FILTERS, ListQuery
+
+_CONTROL = {'fields', 'sort_key', 'sort_dir', 'limit', 'marker',
+            'page_reverse'}
+
+
+def _bad(msg: str) -> exc.HTTPBadRequest:
+    return exc.HTTPBadRequest(msg=msg)
+
+
+def _sorts(resource: Resource, params: dict[str, list[str]]) -> list:
+    keys, dirs = params.get('sort_key', []), params.get('sort_dir', [])
+    if dirs and len(dirs) != len(keys):
+        raise _bad('The number of sort_keys and sort_dirs must be same')
+    sorts = []
+    for i, key in enumerate(keys):
+        attr = resource.attributes.get(key)
+        if attr is None or not attr.is_sort_key:
+            raise _bad(f'{key} is invalid attribute for sort_key')
+        direction = dirs[i] if dirs else 'asc'
+        if direction not in ('asc', 'desc'):
+            raise _bad(f"{direction} is invalid value for sort_dir")
+        sorts.append((key, direction == 'asc'))
+    return sorts
+
+
+def _limit(params: dict[str, list[str]]) -> int | None:
+    if 'limit' not in params:
+        return None
+    raw = params['limit'][-1]
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise _bad(f"Limit must be an integer 0 or greater and not "
+                   f"'{raw}'") from None
+    if limit < 0:
+        raise _bad(f"Limit must be an integer 0 or greater and not "
+                   f"'{raw}'")
+    top = CONF.pagination_max_limit
+    if top > 0:
+        limit = min(limit or top, top)
+    return limit or None
+
+
+def _filters(resource: Resource, ctx_is_admin: bool,
+             params: dict[str, list[str]]) -> dict[str, list[Any]]:
+    filters = {}
+    for name, values in params.items():
+        if name in _CONTROL:
+            continue
+        if name in TAG_FILTERS and 'tags' in resource.attributes:
+            filters[name] = values
+            continue
+        attr = resource.attributes.get(name)
+        if attr is None or not attr.is_filter or \
+                (attr.admin_only and not ctx_is_admin):
+            raise _bad(f'{name} is invalid attribute for filtering')
+        filters[name] = [filter_value(resource, name, v) for v in values]
+    return filters
+
+
+def parse(resource: Resource, is_admin: bool,
+          params: dict[str, list[str]]) -> tuple[ListQuery, list[str]]:
+    """The list query and the requested fields of a GET on a collection."""
+    try:
+        reverse = boolean(params.get('page_reverse', ['false'])[-1])
+    except Invalid as err:
+        raise _bad(f'Invalid input for page_reverse. Reason: {err}.') \
+            from None
+    query = ListQuery(filters=_filters(resource, is_admin, params),
+                      sorts=_sorts(resource, params), limit=_limit(params),
+                      marker=params.get('marker', [None])[-1],
+                      page_reverse=reverse)
+    return query, params.get('fields', [])
+
+
+def links(url: str, params: dict[str, list[str]], query: ListQuery,
+          items: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Neutron's pagination links for one page of `items`."""
+    if not query.limit:
+        return []
+    result = []
+    full_page = len(items) >= query.limit
+    if items and (full_page or query.page_reverse):
+        result.append({'rel': 'next', 'href': _href(
+            url, params, query.limit, items[-1]['id'], False)})
+    if items and query.marker and (full_page or not query.page_reverse):
+        result.append({'rel': 'previous', 'href': _href(
+            url, params, query.limit, items[0]['id'], True)})
+    return result
+
+
+def _href(url: str, params: dict[str, list[str]], limit: int, marker: str,
+          reverse: bool) -> str:
+    kept = [(k, v) for k, vs in params.items() for v in vs
+            if k not in ('limit', 'marker', 'page_reverse')]
+    kept += [('limit', str(limit)), ('marker', marker)]
+    if reverse:
+        kept.append(('page_reverse', 'True'))
+    return f'{url}?{urllib.parse.urlencode(kept)}'

@@ -1,0 +1,67 @@
+"""Serving the API: threads in one process, or gunicorn worker processes."""
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+from cheroot import wsgi
+from gunicorn.app.base import BaseApplication
+
+from kaon.api.app import build_wsgi
+from kaon.conf import CONF, database_url
+from kaon.db import migrate
+from kaon.db.engine import Database
+from kaon.plugin.core import Plugin
+
+LOG = logging.getLogger(__name__)
+
+
+def open_database() -> Database:
+    return Database(database_url(), max_retries=CONF.database.max_retries,
+                    pool_size=CONF.database.max_pool_size)
+
+
+def make_app() -> Any:
+    """A WSGI app with its own engine (called once per worker process)."""
+    return build_wsgi(Plugin(open_database()))
+
+
+def check_schema() -> None:
+    db = open_database()
+    try:
+        migrate.check_schema(db.engine)
+    finally:
+        db.dispose()
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Not preloaded: each forked worker builds its own engine and pool.
+        return make_app()
+
+
+def serve() -> None:
+    check_schema()
+    host, port = CONF.bind_host, CONF.bind_port
+    if CONF.api_workers > 1:
+        _Gunicorn({'bind': f'{host}:{port}', 'workers': CONF.api_workers,
+                   'worker_class': 'gthread', 'threads': CONF.api_threads,
+                   'keepalive': 30, 'loglevel': 'warning'}).run()
+        return
+    server = wsgi.Server((host, port), make_app(),
+                         numthreads=CONF.api_threads)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    LOG.info('kaon API listening on http://%s:%s', host, port)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        server.stop()

@@ -1,0 +1,79 @@
+"""GET /, GET /v2.0/ and the extensions that really work."""
+from __future__ import annotations
+
+import falcon
+
+from kaon import exceptions as exc
+from kaon.api.controller import write_json
+from kaon.api.definitions import RESOURCES
+
+_UPDATED = '2026-11-23T00:00:00-00:00'
+EXTENSIONS = [
+    ('binding', 'Port Binding',
+     'Expose port bindings of a virtual port to external application'),
+    ('external-net', 'Neutron external network',
+     'Adds external network attribute to network resource.'),
+    ('extra_dhcp_opt', 'Neutron Extra DHCP options',
+     'Extra options configuration for DHCP. For example PXE boot options '
+     'to DHCP clients can be specified (e.g. tftp-server, server-ip-address, '
+     'bootfile-name)'),
+    ('net-mtu', 'Network MTU', 'Provides MTU attribute for a network '
+     'resource.'),
+    ('net-mtu-writable', 'Network MTU (writable)',
+     'Provides a writable MTU attribute for a network resource.'),
+    ('pagination', 'Pagination support', 'Extension that indicates that '
+     'pagination is enabled.'),
+    ('project-id', 'project_id field enabled',
+     'Extension that indicates that project_id field is enabled.'),
+    ('quotas', 'Quota management support',
+     'Expose functions for quotas management per project'),
+    ('sorting', 'Sorting support',
+     'Extension that indicates that sorting is enabled.'),
+    ('filter-validation', 'Filter parameters validation',
+     'Provides validation on filter parameters.'),
+    ('standard-attr-description', 'standard-attr-description',
+     'Extension to add descriptions to standard attributes'),
+    ('standard-attr-revisions', 'Resource revision numbers',
+     'This extension will display the revision number of neutron '
+     'resources.'),
+    ('standard-attr-timestamp', 'Resource timestamps',
+     'Adds created_at and updated_at fields to all Neutron resources '
+     'that have Neutron standard attributes.'),
+]
+
+
+def _extension(alias: str, name: str, description: str) -> dict:
+    return {'alias': alias, 'name': name, 'description': description,
+            'updated': _UPDATED, 'links': []}
+
+
+class Versions:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        write_json(resp, {'versions': [{
+            'id': 'v2.0', 'status': 'CURRENT',
+            'links': [{'href': f'{req.prefix}/v2.0/', 'rel': 'self'}]}]})
+
+
+class V2Root:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        write_json(resp, {'resources': [
+            {'name': r.name, 'collection': r.collection,
+             'links': [{'href': f'{req.prefix}/v2.0/{r.collection}',
+                        'rel': 'self'}]}
+            for r in RESOURCES.values()]})
+
+
+class Extensions:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        write_json(resp, {'extensions': [_extension(*e)
+                                         for e in EXTENSIONS]})
+
+
+class Extension:
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               alias: str) -> None:
+        for ext in EXTENSIONS:
+            if ext[0] == alias:
+                write_json(resp, {'extension': _extension(*ext)})
+                return
+        raise exc.ResourceNotFound()

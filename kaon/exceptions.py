@@ -1,0 +1,152 @@
+"""Errors the plugin raises, named and worded as Neutron's.
+
+Clients match on the `type` of a NeutronError (the class name) and sometimes
+on the message, so both follow neutron-lib.  The HTTP status belongs to the
+API layer; here each family only says what kind of failure it is.
+"""
+from __future__ import annotations
+
+
+class NeutronException(Exception):
+    message = 'An unknown exception occurred.'
+
+    def __init__(self, **kwargs: object) -> None:
+        self.kwargs = kwargs
+        self.msg = self.message % kwargs if kwargs else self.message
+        super().__init__(self.msg)
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+
+class BadRequest(NeutronException):
+    message = 'Bad %(resource)s request: %(msg)s.'
+
+
+class NotFound(NeutronException):
+    pass
+
+
+class Conflict(NeutronException):
+    pass
+
+
+class NotAuthorized(NeutronException):
+    message = 'Not authorized.'
+
+
+class InvalidInput(BadRequest):
+    message = 'Invalid input for operation: %(error_message)s.'
+
+
+class HTTPBadRequest(BadRequest):
+    """What Neutron raises for attribute-map violations (webob's name)."""
+    message = '%(msg)s'
+
+
+class MalformedRequestBody(BadRequest):
+    message = 'Malformed request body: %(reason)s.'
+
+
+class PolicyNotAuthorized(NotAuthorized):
+    message = '(%(action)s) is disallowed by policy.'
+
+
+class NetworkNotFound(NotFound):
+    message = 'Network %(net_id)s could not be found.'
+
+
+class SubnetNotFound(NotFound):
+    message = 'Subnet %(subnet_id)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    message = 'Port %(port_id)s could not be found.'
+
+
+class ResourceNotFound(NotFound):
+    message = 'The resource could not be found.'
+
+
+class InUse(Conflict):
+    message = 'The resource is in use.'
+
+
+class NetworkInUse(InUse):
+    message = ('Unable to complete operation on network %(net_id)s. '
+               'There are one or more ports still in use on the network.')
+
+
+class SubnetInUse(InUse):
+    message = ('Unable to complete operation on subnet %(subnet_id)s: '
+               '%(reason)s.')
+
+
+class MacAddressInUse(InUse):
+    message = ('Unable to complete operation for network %(net_id)s. '
+               'The mac address %(mac)s is in use.')
+
+
+class IpAddressAlreadyAllocated(Conflict):
+    message = 'IP address %(ip)s already allocated in subnet %(subnet_id)s.'
+
+
+class IpAddressGenerationFailure(Conflict):
+    message = 'No more IP addresses available on network %(net_id)s.'
+
+
+class MacAddressGenerationFailure(Conflict):
+    message = 'Unable to generate unique mac on network %(net_id)s.'
+
+
+class InvalidIpForSubnet(BadRequest):
+    message = ('IP address %(ip_address)s is not a valid IP for the '
+               'specified subnet.')
+
+
+class InvalidIpForNetwork(BadRequest):
+    message = ('IP address %(ip_address)s is not a valid IP for any of the '
+               'subnets on the specified network.')
+
+
+class OverlappingAllocationPools(Conflict):
+    message = ('Found overlapping allocation pools: %(pool_1)s %(pool_2)s '
+               'for subnet %(subnet_cidr)s.')
+
+
+class OutOfBoundsAllocationPool(BadRequest):
+    message = ('The allocation pool %(pool)s spans beyond the subnet cidr '
+               '%(subnet_cidr)s.')
+
+
+class InvalidAllocationPool(BadRequest):
+    message = 'The allocation pool %(pool)s is not valid.'
+
+
+class GatewayConflictWithAllocationPools(InUse):
+    message = ('Gateway ip %(ip_address)s conflicts with allocation pool '
+               '%(pool)s.')
+
+
+class GatewayIpInUse(InUse):
+    message = ('Current gateway ip %(ip_address)s already in use by port '
+               '%(port_id)s. Unable to update.')
+
+
+class DNSNameServersExhausted(BadRequest):
+    message = ('Unable to complete operation for %(subnet_id)s. The number '
+               'of DNS nameservers exceeds the limit %(quota)s.')
+
+
+class HostRoutesExhausted(BadRequest):
+    message = ('Unable to complete operation for %(subnet_id)s. The number '
+               'of host routes exceeds the limit %(quota)s.')
+
+
+class OverQuota(Conflict):
+    message = 'Quota exceeded for resources: %(overs)s.'
+
+
+class RetryRequest(Exception):
+    """Raised inside a transaction to have the whole transaction retried."""

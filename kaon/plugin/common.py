@@ -1,0 +1,93 @@
+"""Pieces every resource of the plugin shares: ids, timestamps, tags."""
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Table, delete, insert, select
+from sqlalchemy.engine import Connection
+
+from kaon.db.models import tags as tags_table
+from kaon.plugin.query import COLUMN_TO_ATTR, RENAMED
+
+# SQLite's limit on bound parameters is 999 on old builds; stay under it.
+CHUNK = 900
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None, microsecond=0)
+
+
+def timestamp(value: datetime.datetime) -> str:
+    """Neutron shows times as ISO 8601 UTC with a Z and no fraction."""
+    return value.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def standard_attrs(body: dict[str, Any]) -> dict[str, Any]:
+    now = utcnow()
+    return {'description': body.get('description', ''), 'created_at': now,
+            'updated_at': now, 'revision_number': 0}
+
+
+def bumped(row: Any) -> dict[str, Any]:
+    """Values marking a row changed: new updated_at, next revision."""
+    return {'updated_at': utcnow(),
+            'revision_number': row.revision_number + 1}
+
+
+def row_to_dict(row: Any) -> dict[str, Any]:
+    """A table row as the API's attributes (renamed columns, both ids)."""
+    out: dict[str, Any] = {}
+    for name, value in row._mapping.items():
+        if isinstance(value, datetime.datetime):
+            value = timestamp(value)
+        out[COLUMN_TO_ATTR.get(name, name)] = value
+    out['tenant_id'] = out['project_id']
+    return out
+
+
+def chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def rows_by(conn: Connection, table: Table, key: str, ids: list[str],
+            *order: Any) -> dict[str, list[Any]]:
+    """Child rows of many parents, grouped by parent id, in chunks."""
+    grouped: dict[str, list[Any]] = {i: [] for i in ids}
+    for part in chunks(ids):
+        stmt = select(table).where(table.c[key].in_(part)).order_by(*order)
+        for row in conn.execute(stmt):
+            grouped[row._mapping[key]].append(row)
+    return grouped
+
+
+def load_tags(conn: Connection, ids: list[str]) -> dict[str, list[str]]:
+    grouped = rows_by(conn, tags_table, 'resource_id', ids, tags_table.c.tag)
+    return {i: [r.tag for r in rows] for i, rows in grouped.items()}
+
+
+def set_tags(conn: Connection, resource_id: str, tags: Iterable[str],
+             new: bool = False) -> None:
+    if not new:
+        conn.execute(delete(tags_table).where(
+            tags_table.c.resource_id == resource_id))
+    rows = [{'resource_id': resource_id, 'tag': t} for t in sorted(set(tags))]
+    if rows:
+        conn.execute(insert(tags_table), rows)
+
+
+def column_values(table: Table, body: dict[str, Any]) -> dict[str, Any]:
+    """The part of an API body that is stored in `table`'s own columns."""
+    values = {}
+    for attr, value in body.items():
+        name = RENAMED.get(attr, attr)
+        if attr != 'tenant_id' and name in table.c:
+            values[name] = value
+    return values

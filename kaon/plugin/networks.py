@@ -1,0 +1,128 @@
+"""Networks: rows, visibility and the delete rules."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from kaon import exceptions as exc
+from kaon.context import Context
+from kaon.db.models import ip_allocations, networks, ports, subnets
+from kaon.plugin import common, quotas
+from kaon.plugin.query import ListQuery, select_page, where_clauses
+
+DHCP_OWNER = 'network:dhcp'
+
+
+def visible(ctx: Context) -> list[Any]:
+    """Non-admins see their own networks and shared or external ones."""
+    if ctx.is_admin:
+        return []
+    return [or_(networks.c.project_id == ctx.project_id,
+                networks.c.shared.is_(True), networks.c.external.is_(True))]
+
+
+def _by_subnet(table: Any, values: list[Any]) -> Any:
+    return table.c.id.in_(select(subnets.c.network_id)
+                          .where(subnets.c.id.in_(values)))
+
+
+SPECIAL_FILTERS = {'subnets': _by_subnet}
+
+
+def list_networks(conn: Connection, ctx: Context,
+                  query: ListQuery) -> list[dict[str, Any]]:
+    clauses = where_clauses(networks, query.filters, SPECIAL_FILTERS)
+    rows = select_page(conn, networks, query, clauses + visible(ctx))
+    return _to_dicts(conn, rows)
+
+
+def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    subnet_rows = common.rows_by(conn, subnets, 'network_id', ids,
+                                 subnets.c.created_at, subnets.c.id)
+    tags = common.load_tags(conn, ids)
+    result = []
+    for row in rows:
+        net = common.row_to_dict(row)
+        net['subnets'] = [s.id for s in subnet_rows[row.id]]
+        net['tags'] = tags[row.id]
+        result.append(net)
+    return result
+
+
+def get_row(conn: Connection, ctx: Context, net_id: str,
+            for_update: bool = False) -> Any:
+    stmt = select(networks).where(networks.c.id == net_id, *visible(ctx))
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise exc.NetworkNotFound(net_id=net_id)
+    return row
+
+
+def get_network(conn: Connection, ctx: Context, net_id: str) -> dict:
+    return _to_dicts(conn, [get_row(conn, ctx, net_id)])[0]
+
+
+def check_owner(ctx: Context, row: Any, action: str) -> None:
+    """A visible but foreign resource may be seen, not changed: 403."""
+    if not ctx.is_admin and row.project_id != ctx.project_id:
+        raise exc.PolicyNotAuthorized(action=action)
+
+
+def create_networks(conn: Connection, ctx: Context,
+                    bodies: list[dict[str, Any]]) -> list[str]:
+    for project, count in _count_by_project(bodies).items():
+        quotas.enforce(conn, project, 'network', count)
+    ids = []
+    for body in bodies:
+        values = common.column_values(networks, body)
+        values.update(id=common.new_id(), status='ACTIVE',
+                      **common.standard_attrs(body))
+        conn.execute(insert(networks).values(**values))
+        common.set_tags(conn, values['id'], body.get('tags', ()))
+        ids.append(values['id'])
+    return ids
+
+
+def _count_by_project(bodies: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for body in bodies:
+        counts[body['project_id']] = counts.get(body['project_id'], 0) + 1
+    return counts
+
+
+def update_network(conn: Connection, ctx: Context, net_id: str,
+                   body: dict[str, Any]) -> None:
+    row = get_row(conn, ctx, net_id, for_update=True)
+    check_owner(ctx, row, 'update_network')
+    values = common.column_values(networks, body)
+    values.update(common.bumped(row))
+    conn.execute(update(networks).where(networks.c.id == net_id)
+                 .values(**values))
+    if 'tags' in body:
+        common.set_tags(conn, net_id, body['tags'])
+
+
+def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:
+    """Delete a network with its DHCP ports; 409 while other ports exist.
+
+    Returns the ids of the DHCP ports removed with it.
+    """
+    row = get_row(conn, ctx, net_id, for_update=True)
+    check_owner(ctx, row, 'delete_network')
+    port_rows = conn.execute(select(ports.c.id, ports.c.device_owner).where(
+        ports.c.network_id == net_id)).all()
+    if any(p.device_owner != DHCP_OWNER for p in port_rows):
+        raise exc.NetworkInUse(net_id=net_id)
+    dhcp_ids = [p.id for p in port_rows]
+    conn.execute(delete(ip_allocations).where(
+        ip_allocations.c.network_id == net_id))
+    conn.execute(delete(ports).where(ports.c.network_id == net_id))
+    conn.execute(delete(subnets).where(subnets.c.network_id == net_id))
+    common.set_tags(conn, net_id, ())
+    conn.execute(delete(networks).where(networks.c.id == net_id))
+    return dhcp_ids

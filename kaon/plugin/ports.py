@@ -1,0 +1,178 @@
+"""Ports: MAC and IP allocation, extra DHCP options, visibility."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from kaon import exceptions as exc
+from kaon.conf import CONF
+from kaon.context import Context
+from kaon.db.models import extra_dhcp_opts, ip_allocations, networks, ports
+from kaon.ipam import mac as macs
+from kaon.plugin import common, fixed_ips, networks as nets, quotas
+from kaon.plugin.query import ListQuery, select_page, where_clauses
+
+
+def visible(ctx: Context) -> list[Any]:
+    """Non-admins see their own ports and the ports on their networks."""
+    if ctx.is_admin:
+        return []
+    own_nets = select(networks.c.id).where(
+        networks.c.project_id == ctx.project_id)
+    return [or_(ports.c.project_id == ctx.project_id,
+                ports.c.network_id.in_(own_nets))]
+
+
+def _by_fixed_ips(table: Any, values: list[str]) -> Any:
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
+    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
+    for value in values:
+        key, _, val = str(value).partition('=')
+        if key not in wanted:
+            raise exc.InvalidInput(
+                error_message=f"'{value}' is not a valid fixed_ips filter")
+        wanted[key].append(val)
+    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
+    return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))
+
+
+def _by_mac(table: Any, values: list[str]) -> Any:
+    return table.c.mac_address.in_([macs.normalize(str(v)) for v in values])
+
+
+SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac}
+
+
+def list_ports(conn: Connection, ctx: Context,
+               query: ListQuery) -> list[dict[str, Any]]:
+    clauses = where_clauses(ports, query.filters, SPECIAL_FILTERS)
+    return to_dicts(conn, select_page(conn, ports, query,
+                                      clauses + visible(ctx)))
+
+
+def to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    ips = common.rows_by(conn, ip_allocations, 'port_id', ids,
+                         ip_allocations.c.ip_key)
+    opts = common.rows_by(conn, extra_dhcp_opts, 'port_id', ids,
+                          extra_dhcp_opts.c.opt_name)
+    tags = common.load_tags(conn, ids)
+    result = []
+    for row in rows:
+        port = common.row_to_dict(row)
+        port['fixed_ips'] = [{'subnet_id': a.subnet_id,
+                              'ip_address': a.ip_address} for a in ips[row.id]]
+        port['extra_dhcp_opts'] = [
+            {'opt_name': o.opt_name, 'opt_value': o.opt_value,
+             'ip_version': o.ip_version} for o in opts[row.id]]
+        port['tags'] = tags[row.id]
+        result.append(port)
+    return result
+
+
+def get_row(conn: Connection, ctx: Context, port_id: str) -> Any:
+    row = conn.execute(select(ports).where(ports.c.id == port_id,
+                                           *visible(ctx))).first()
+    if row is None:
+        raise exc.PortNotFound(port_id=port_id)
+    return row
+
+
+def get_port(conn: Connection, ctx: Context, port_id: str) -> dict:
+    return to_dicts(conn, [get_row(conn, ctx, port_id)])[0]
+
+
+def _mac_taken(conn: Connection, network_id: str, mac: str) -> bool:
+    return conn.execute(select(ports.c.id).where(
+        ports.c.network_id == network_id,
+        ports.c.mac_address == mac)).first() is not None
+
+
+def _choose_mac(conn: Connection, network_id: str,
+                requested: str | None) -> str:
+    if requested:
+        mac = macs.normalize(requested)
+        if _mac_taken(conn, network_id, mac):
+            raise exc.MacAddressInUse(net_id=network_id, mac=mac)
+        return mac
+    for _ in range(CONF.mac_generation_retries):
+        mac = macs.random_mac(CONF.base_mac)
+        if not _mac_taken(conn, network_id, mac):
+            return mac
+    raise exc.MacAddressGenerationFailure(net_id=network_id)
+
+
+def create_ports(conn: Connection, ctx: Context,
+                 bodies: list[dict[str, Any]]) -> list[str]:
+    by_project: dict[str, int] = {}
+    for body in bodies:
+        by_project[body['project_id']] = by_project.get(
+            body['project_id'], 0) + 1
+    for project, count in by_project.items():
+        quotas.enforce(conn, project, 'port', count)
+    return [_create_port(conn, ctx, body) for body in bodies]
+
+
+def _create_port(conn: Connection, ctx: Context, body: dict[str, Any]) -> str:
+    net_row = nets.get_row(conn, ctx, body['network_id'])
+    values = common.column_values(ports, body)
+    values.update(id=common.new_id(), status='DOWN',
+                  mac_address=_choose_mac(conn, net_row.id,
+                                          body.get('mac_address')),
+                  **common.standard_attrs(body))
+    conn.execute(insert(ports).values(**values))
+    fixed_ips.allocate(conn, values, body.get('fixed_ips'))
+    _merge_opts(conn, values['id'], body.get('extra_dhcp_opts') or [])
+    common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
+    return values['id']
+
+
+def _merge_opts(conn: Connection, port_id: str,
+                opts: list[dict[str, Any]]) -> None:
+    """Neutron's semantics: a null value removes the option, others upsert."""
+    for opt in opts:
+        key = and_(extra_dhcp_opts.c.port_id == port_id,
+                   extra_dhcp_opts.c.opt_name == opt['opt_name'],
+                   extra_dhcp_opts.c.ip_version == opt['ip_version'])
+        conn.execute(delete(extra_dhcp_opts).where(key))
+        if opt.get('opt_value') is not None:
+            conn.execute(insert(extra_dhcp_opts).values(
+                port_id=port_id, opt_name=opt['opt_name'],
+                opt_value=opt['opt_value'], ip_version=opt['ip_version']))
+
+
+def update_port(conn: Connection, ctx: Context, port_id: str,
+                body: dict[str, Any]) -> dict[str, Any]:
+    """Apply an update; returns the port as it was before it."""
+    row = get_row(conn, ctx, port_id)
+    nets.check_owner(ctx, row, 'update_port')
+    before = to_dicts(conn, [row])[0]
+    values = common.column_values(ports, body)
+    if 'mac_address' in body:
+        mac = macs.normalize(body['mac_address'])
+        if mac != row.mac_address:
+            values['mac_address'] = _choose_mac(conn, row.network_id, mac)
+    values.update(common.bumped(row))
+    conn.execute(update(ports).where(ports.c.id == port_id).values(**values))
+    if 'fixed_ips' in body:
+        port = dict(row._mapping, **values)
+        fixed_ips.replace(conn, port, before['fixed_ips'],
+                          body['fixed_ips'] or [])
+    if 'extra_dhcp_opts' in body:
+        _merge_opts(conn, port_id, body['extra_dhcp_opts'] or [])
+    if 'tags' in body:
+        common.set_tags(conn, port_id, body['tags'])
+    return before
+
+
+def delete_port(conn: Connection, ctx: Context, port_id: str) -> dict:
+    """Delete a port and free its addresses; returns the deleted port."""
+    row = get_row(conn, ctx, port_id)
+    nets.check_owner(ctx, row, 'delete_port')
+    port = to_dicts(conn, [row])[0]
+    fixed_ips.release(conn, port['fixed_ips'])
+    common.set_tags(conn, port_id, ())
+    conn.execute(delete(ports).where(ports.c.id == port_id))
+    return port

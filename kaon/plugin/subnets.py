@@ -1,0 +1,267 @@
+"""Subnets: CIDR rules, gateway, pools, DNS servers and host routes."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from kaon import exceptions as exc
+from kaon.conf import CONF
+from kaon.context import Context
+from kaon.db.models import (allocation_pools, dns_nameservers, host_routes,
+                            ip_allocations, networks, ports, subnets)
+from kaon.ipam import allocator, ranges
+from kaon.plugin import common, networks as nets, quotas
+from kaon.plugin.query import ListQuery, select_page, where_clauses
+
+AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
+
+
+def is_auto_address(subnet: Any) -> bool:
+    """SLAAC subnets: the address is derived from the MAC, not allocated."""
+    return subnet.ip_version == 6 and \
+        subnet.ipv6_address_mode in AUTO_ADDRESS_MODES
+
+
+def visible(ctx: Context) -> list[Any]:
+    if ctx.is_admin:
+        return []
+    shared = select(networks.c.id).where(networks.c.shared.is_(True))
+    return [or_(subnets.c.project_id == ctx.project_id,
+                subnets.c.network_id.in_(shared))]
+
+
+def list_subnets(conn: Connection, ctx: Context,
+                 query: ListQuery) -> list[dict[str, Any]]:
+    clauses = where_clauses(subnets, query.filters, {})
+    return _to_dicts(conn, select_page(conn, subnets, query,
+                                       clauses + visible(ctx)))
+
+
+def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    pools = common.rows_by(conn, allocation_pools, 'subnet_id', ids,
+                           allocation_pools.c.id)
+    dns = common.rows_by(conn, dns_nameservers, 'subnet_id', ids,
+                         dns_nameservers.c.order)
+    routes = common.rows_by(conn, host_routes, 'subnet_id', ids)
+    tags = common.load_tags(conn, ids)
+    result = []
+    for row in rows:
+        sub = common.row_to_dict(row)
+        sub['allocation_pools'] = [{'start': p.first_ip, 'end': p.last_ip}
+                                   for p in pools[row.id]]
+        sub['dns_nameservers'] = [d.address for d in dns[row.id]]
+        sub['host_routes'] = [{'destination': r.destination,
+                               'nexthop': r.nexthop} for r in routes[row.id]]
+        sub['tags'] = tags[row.id]
+        result.append(sub)
+    return result
+
+
+def get_row(conn: Connection, ctx: Context, subnet_id: str) -> Any:
+    row = conn.execute(select(subnets).where(subnets.c.id == subnet_id,
+                                             *visible(ctx))).first()
+    if row is None:
+        raise exc.SubnetNotFound(subnet_id=subnet_id)
+    return row
+
+
+def get_subnet(conn: Connection, ctx: Context, subnet_id: str) -> dict:
+    return _to_dicts(conn, [get_row(conn, ctx, subnet_id)])[0]
+
+
+def _invalid(message: str) -> exc.InvalidInput:
+    return exc.InvalidInput(error_message=message)
+
+
+def _check_cidr(conn: Connection, body: dict[str, Any]) -> ranges.IPNetwork:
+    net = ipaddress.ip_network(body['cidr'])
+    if net.version != body['ip_version']:
+        raise _invalid(f"Cidr {net} does not match ip version "
+                       f"{body['ip_version']}")
+    ra, mode = body.get('ipv6_ra_mode'), body.get('ipv6_address_mode')
+    if net.version == 4 and (ra or mode):
+        raise _invalid('ipv6_ra_mode or ipv6_address_mode is not valid '
+                       'when ip_version is 4')
+    if ra and mode and ra != mode:
+        raise _invalid(f"ipv6_ra_mode set to '{ra}' with ipv6_address_mode "
+                       f"set to '{mode}' is not valid. If both attributes "
+                       'are set, they must be the same value')
+    if mode in AUTO_ADDRESS_MODES and net.prefixlen != 64:
+        raise _invalid(f'Invalid CIDR {net} for IPv6 address mode. kaon '
+                       'uses the EUI-64 address format, which requires the '
+                       'prefix to be /64')
+    for other in conn.execute(select(subnets.c.cidr).where(
+            subnets.c.network_id == body['network_id'])).scalars():
+        other_net = ipaddress.ip_network(other)
+        if other_net.version == net.version and other_net.overlaps(net):
+            raise _invalid(f'Requested subnet with cidr: {net} for network: '
+                           f"{body['network_id']} overlaps with another "
+                           'subnet')
+    return net
+
+
+def _check_gateway(net: ranges.IPNetwork, gateway: str | None) -> None:
+    if gateway is None:
+        return
+    address = ipaddress.ip_address(gateway)
+    if address.version != net.version:
+        raise _invalid(f'Gateway IP version inconsistent with allocation '
+                       f'pool version')
+    if address in net and net.version == 4 and net.prefixlen < 31 and \
+            address in (net.network_address, net.broadcast_address):
+        raise _invalid(f'Gateway is not valid on subnet')
+
+
+def _check_lists(subnet_id: str, body: dict[str, Any]) -> None:
+    if len(body.get('dns_nameservers') or ()) > CONF.max_dns_nameservers:
+        raise exc.DNSNameServersExhausted(subnet_id=subnet_id,
+                                          quota=CONF.max_dns_nameservers)
+    if len(body.get('host_routes') or ()) > CONF.max_subnet_host_routes:
+        raise exc.HostRoutesExhausted(subnet_id=subnet_id,
+                                      quota=CONF.max_subnet_host_routes)
+
+
+def create_subnets(conn: Connection, ctx: Context,
+                   bodies: list[dict[str, Any]]) -> list[str]:
+    return [_create_subnet(conn, ctx, body) for body in bodies]
+
+
+def _create_subnet(conn: Connection, ctx: Context,
+                   body: dict[str, Any]) -> str:
+    # Locking the network serialises subnet creation on it, which is what
+    # makes the overlap check race-free.
+    net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
+    nets.check_owner(ctx, net_row, 'create_subnet')
+    quotas.enforce(conn, body['project_id'], 'subnet', 1)
+    net = _check_cidr(conn, body)
+    gateway = body.get('gateway_ip', ranges.default_gateway(net))
+    _check_gateway(net, gateway)
+    if body.get('allocation_pools') is not None:
+        pools = ranges.parse_pools(net, body['allocation_pools'])
+        ranges.check_gateway_outside(pools, gateway, net.version)
+    else:
+        pools = ranges.default_pools(net, gateway)
+    subnet_id = common.new_id()
+    _check_lists(subnet_id, body)
+    values = common.column_values(subnets, body)
+    values.update(id=subnet_id, cidr=str(net), gateway_ip=gateway,
+                  **common.standard_attrs(body))
+    conn.execute(insert(subnets).values(**values))
+    _store_pools(conn, subnet_id, pools, net.version)
+    allocator.store_ranges(conn, subnet_id, pools)
+    _store_dns(conn, subnet_id, body.get('dns_nameservers') or [])
+    _store_routes(conn, subnet_id, body.get('host_routes') or [])
+    common.set_tags(conn, subnet_id, body.get('tags', ()))
+    if body.get('ipv6_address_mode') in AUTO_ADDRESS_MODES:
+        _address_existing_ports(conn, net_row.id, subnet_id, str(net))
+    return subnet_id
+
+
+def _address_existing_ports(conn: Connection, network_id: str,
+                            subnet_id: str, cidr: str) -> None:
+    """A new SLAAC subnet gives every port of the network an address."""
+    rows = [{'subnet_id': subnet_id, 'port_id': p.id,
+             'network_id': network_id,
+             'ip_address': (ip := ranges.eui64(cidr, p.mac_address)),
+             'ip_key': ranges.ip_key(ip)}
+            for p in conn.execute(select(ports.c.id, ports.c.mac_address)
+                                  .where(ports.c.network_id == network_id))]
+    if rows:
+        conn.execute(insert(ip_allocations), rows)
+
+
+def _store_pools(conn: Connection, subnet_id: str,
+                 pools: list[ranges.Range], version: int) -> None:
+    conn.execute(delete(allocation_pools).where(
+        allocation_pools.c.subnet_id == subnet_id))
+    rows = [{'subnet_id': subnet_id, 'first_ip': ranges.to_ip(p.first, version),
+             'last_ip': ranges.to_ip(p.last, version)} for p in pools]
+    if rows:
+        conn.execute(insert(allocation_pools), rows)
+
+
+def _store_dns(conn: Connection, subnet_id: str, servers: list[str]) -> None:
+    conn.execute(delete(dns_nameservers).where(
+        dns_nameservers.c.subnet_id == subnet_id))
+    rows = [{'subnet_id': subnet_id, 'address': a, 'order': i}
+            for i, a in enumerate(servers)]
+    if rows:
+        conn.execute(insert(dns_nameservers), rows)
+
+
+def _store_routes(conn: Connection, subnet_id: str,
+                  routes: list[dict[str, str]]) -> None:
+    conn.execute(delete(host_routes).where(
+        host_routes.c.subnet_id == subnet_id))
+    rows = [{'subnet_id': subnet_id, **r} for r in routes]
+    if rows:
+        conn.execute(insert(host_routes), rows)
+
+
+def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
+                  body: dict[str, Any]) -> None:
+    row = get_row(conn, ctx, subnet_id)
+    nets.check_owner(ctx, row, 'update_subnet')
+    net = ipaddress.ip_network(row.cidr)
+    gateway = body.get('gateway_ip', row.gateway_ip)
+    if 'gateway_ip' in body:
+        _check_gateway(net, gateway)
+        _check_gateway_free(conn, subnet_id, gateway)
+    _check_lists(subnet_id, body)
+    if 'allocation_pools' in body:
+        pools = ranges.parse_pools(net, body['allocation_pools'] or [])
+        ranges.check_gateway_outside(pools, gateway, net.version)
+        _store_pools(conn, subnet_id, pools, net.version)
+        allocator.rebuild_ranges(conn, subnet_id, pools)
+    elif 'gateway_ip' in body:
+        pools = [ranges.Range(int(ipaddress.ip_address(p['start'])),
+                              int(ipaddress.ip_address(p['end'])))
+                 for p in get_subnet(conn, ctx, subnet_id)['allocation_pools']]
+        ranges.check_gateway_outside(pools, gateway, net.version)
+    if 'dns_nameservers' in body:
+        _store_dns(conn, subnet_id, body['dns_nameservers'] or [])
+    if 'host_routes' in body:
+        _store_routes(conn, subnet_id, body['host_routes'] or [])
+    if 'tags' in body:
+        common.set_tags(conn, subnet_id, body['tags'])
+    values = common.column_values(subnets, body)
+    values.update(common.bumped(row))
+    conn.execute(update(subnets).where(subnets.c.id == subnet_id)
+                 .values(**values))
+
+
+def _check_gateway_free(conn: Connection, subnet_id: str,
+                        gateway: str | None) -> None:
+    if gateway is None:
+        return
+    port_id = conn.execute(select(ip_allocations.c.port_id).where(
+        ip_allocations.c.subnet_id == subnet_id,
+        ip_allocations.c.ip_address == gateway)).scalar()
+    if port_id is not None:
+        raise exc.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet_id)
+
+
+def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
+    """Delete a subnet unless a non-DHCP port holds an address on it.
+
+    The DHCP ports' addresses on it go with it.  Returns the subnet row.
+    """
+    row = get_row(conn, ctx, subnet_id)
+    nets.check_owner(ctx, row, 'delete_subnet')
+    owners = conn.execute(
+        select(ports.c.device_owner).join(
+            ip_allocations, ip_allocations.c.port_id == ports.c.id)
+        .where(ip_allocations.c.subnet_id == subnet_id)).scalars().all()
+    if any(owner != nets.DHCP_OWNER for owner in owners):
+        raise exc.SubnetInUse(
+            subnet_id=subnet_id,
+            reason='One or more ports have an IP allocation from this subnet')
+    conn.execute(delete(ip_allocations).where(
+        ip_allocations.c.subnet_id == subnet_id))
+    common.set_tags(conn, subnet_id, ())
+    conn.execute(delete(subnets).where(subnets.c.id == subnet_id))
+    return row
