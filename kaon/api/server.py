@@ -59,9 +59,16 @@ def serve() -> None:
         return
     server = wsgi.Server((host, port), make_app(),
                          numthreads=CONF.api_threads)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     LOG.info('kaon API listening on http://%s:%s', host, port)
     try:
         server.start()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
         server.stop()
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    """Unwind out of the serving loop; stop() runs on the way out."""
+    raise SystemExit(0)
