@@ -6,7 +6,7 @@ from typing import Any
 import falcon
 from oslo_middleware import request_id, sizelimit
 
-from kaon.api import faults, quotas, versions
+from kaon.api import faults, quotas, tags, versions
 from kaon.api.controller import Collection, Item
 from kaon.api.definitions import RESOURCES
 from kaon.conf import CONF
@@ -25,6 +25,10 @@ def build_api(plugin: Plugin) -> falcon.App:
         base = f'/v2.0/{resource.collection}'
         app.add_route(base, Collection(resource, plugin))
         app.add_route(base + '/{item_id}', Item(resource, plugin))
+        tag_routes = tags.Tags(resource, plugin)
+        app.add_route(base + '/{item_id}/tags', tag_routes)
+        app.add_route(base + '/{item_id}/tags/{tag}', tag_routes,
+                      suffix='tag')
     app.add_route('/v2.0/quotas', quotas.QuotaCollection(plugin))
     app.add_route('/v2.0/quotas/{project_id}', quotas.QuotaItem(plugin))
     app.add_route('/v2.0/quotas/{project_id}/default', quotas.QuotaDefault())

@@ -11,6 +11,7 @@ from kaon.conf import CONF
 
 
 def _server(args: argparse.Namespace) -> int:
+    os.makedirs(CONF.state_path, exist_ok=True)
     from kaon.api import server
     from kaon.db.migrate import SchemaMismatch
     try:
@@ -22,6 +23,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    os.makedirs(CONF.state_path, exist_ok=True)
     from kaon.api.server import open_database
     from kaon.db import migrate
     db = open_database()
@@ -73,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
                                '%(message)s')
     logging.getLogger('alembic').setLevel(logging.WARNING)
     conf.load(config_files=_config_files(args))
-    os.makedirs(CONF.state_path, exist_ok=True)
     return args.func(args)
 
 

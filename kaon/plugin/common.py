@@ -91,3 +91,9 @@ def column_values(table: Table, body: dict[str, Any]) -> dict[str, Any]:
         if attr != 'tenant_id' and name in table.c:
             values[name] = value
     return values
+
+
+def drop_tags(conn: Connection, resource_ids: list[str]) -> None:
+    for part in chunks(resource_ids):
+        conn.execute(delete(tags_table).where(
+            tags_table.c.resource_id.in_(part)))

@@ -83,7 +83,7 @@ def create_networks(conn: Connection, ctx: Context,
         values.update(id=common.new_id(), status='ACTIVE',
                       **common.standard_attrs(body))
         conn.execute(insert(networks).values(**values))
-        common.set_tags(conn, values['id'], body.get('tags', ()))
+        common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return ids
 
@@ -119,10 +119,12 @@ def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:
     if any(p.device_owner != DHCP_OWNER for p in port_rows):
         raise exc.NetworkInUse(net_id=net_id)
     dhcp_ids = [p.id for p in port_rows]
+    subnet_ids = list(conn.execute(select(subnets.c.id).where(
+        subnets.c.network_id == net_id)).scalars())
     conn.execute(delete(ip_allocations).where(
         ip_allocations.c.network_id == net_id))
     conn.execute(delete(ports).where(ports.c.network_id == net_id))
     conn.execute(delete(subnets).where(subnets.c.network_id == net_id))
-    common.set_tags(conn, net_id, ())
     conn.execute(delete(networks).where(networks.c.id == net_id))
+    common.drop_tags(conn, [net_id, *subnet_ids, *dhcp_ids])
     return dhcp_ids

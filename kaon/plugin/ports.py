@@ -173,6 +173,6 @@ def delete_port(conn: Connection, ctx: Context, port_id: str) -> dict:
     nets.check_owner(ctx, row, 'delete_port')
     port = to_dicts(conn, [row])[0]
     fixed_ips.release(conn, port['fixed_ips'])
-    common.set_tags(conn, port_id, ())
+    common.drop_tags(conn, [port_id])
     conn.execute(delete(ports).where(ports.c.id == port_id))
     return port

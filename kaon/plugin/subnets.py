@@ -155,7 +155,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     allocator.store_ranges(conn, subnet_id, pools)
     _store_dns(conn, subnet_id, body.get('dns_nameservers') or [])
     _store_routes(conn, subnet_id, body.get('host_routes') or [])
-    common.set_tags(conn, subnet_id, body.get('tags', ()))
+    common.set_tags(conn, subnet_id, body.get('tags', ()), new=True)
     if body.get('ipv6_address_mode') in AUTO_ADDRESS_MODES:
         _address_existing_ports(conn, net_row.id, subnet_id, str(net))
     return subnet_id
@@ -262,6 +262,6 @@ def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
             reason='One or more ports have an IP allocation from this subnet')
     conn.execute(delete(ip_allocations).where(
         ip_allocations.c.subnet_id == subnet_id))
-    common.set_tags(conn, subnet_id, ())
+    common.drop_tags(conn, [subnet_id])
     conn.execute(delete(subnets).where(subnets.c.id == subnet_id))
     return row
