@@ -96,10 +96,6 @@ class IpAddressGenerationFailure(Conflict):
     message = 'No more IP addresses available on network %(net_id)s.'
 
 
-class MacAddressGenerationFailure(Conflict):
-    message = 'Unable to generate unique mac on network %(net_id)s.'
-
-
 class InvalidIpForSubnet(BadRequest):
     message = ('IP address %(ip_address)s is not a valid IP for the '
                'specified subnet.')

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Connection
@@ -43,13 +43,30 @@ def bumped(row: Any) -> dict[str, Any]:
 
 def row_to_dict(row: Any) -> dict[str, Any]:
     """A table row as the API's attributes (renamed columns, both ids)."""
+    return to_api(row._mapping)
+
+
+def to_api(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, value in row._mapping.items():
+    for name, value in values.items():
         if isinstance(value, datetime.datetime):
             value = timestamp(value)
         out[COLUMN_TO_ATTR.get(name, name)] = value
     out['tenant_id'] = out['project_id']
     return out
+
+
+def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Column values as the inserted row will hold them (scalar defaults)."""
+    full = {}
+    for col in table.c:
+        if col.name in values:
+            full[col.name] = values[col.name]
+        elif col.default is not None:
+            full[col.name] = col.default.arg
+        else:
+            full[col.name] = None
+    return full
 
 
 def chunks(items: list[str]) -> Iterator[list[str]]:

@@ -21,7 +21,7 @@ from kaon.plugin.query import ListQuery
 class _Ops:
     list: Callable[[Connection, Context, ListQuery], list[dict]]
     get: Callable[[Connection, Context, str], dict]
-    create: Callable[[Connection, Context, list[dict]], list[str]]
+    create: Callable[[Connection, Context, list[dict]], list[dict]]
     update: Callable[[Connection, Context, str, dict], Any]
     delete: Callable[[Connection, Context, str], Any]
 
@@ -56,11 +56,7 @@ class Plugin:
                bodies: list[dict]) -> list[dict]:
         """Create one or many (bulk) resources, all or nothing."""
         ops = _OPS[resource]
-
-        def work(conn: Connection) -> list[dict]:
-            ids = ops.create(conn, ctx, bodies)
-            return [ops.get(conn, ctx, item_id) for item_id in ids]
-        created = self.db.write(work)
+        created = self.db.write(lambda conn: ops.create(conn, ctx, bodies))
         for item in created:
             self.events.publish(resource, 'create', ctx, {resource: item})
         return created

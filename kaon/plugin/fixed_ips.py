@@ -25,46 +25,57 @@ def _network_subnets(conn: Connection, network_id: str) -> list[Any]:
         .order_by(subnets.c.created_at, subnets.c.id)).all()
 
 
+Allocation = dict[str, str]
+
+
 def _record(conn: Connection, port: dict[str, Any], subnet: Any,
-            address: str) -> None:
+            address: str) -> Allocation:
     conn.execute(insert(ip_allocations).values(
         subnet_id=subnet.id, ip_address=address, port_id=port['id'],
         network_id=port['network_id'], ip_key=ranges.ip_key(address)))
+    return {'subnet_id': subnet.id, 'ip_address': address}
 
 
-def _take_any(conn: Connection, port: dict[str, Any], subnet: Any) -> bool:
+def _take_any(conn: Connection, port: dict[str, Any],
+              subnet: Any) -> Allocation | None:
     if is_auto_address(subnet):
         address = ranges.eui64(subnet.cidr, port['mac_address'])
     else:
         address = allocator.take_any(conn, subnet.id, subnet.ip_version)
         if address is None:
-            return False
-    _record(conn, port, subnet, address)
-    return True
+            return None
+    return _record(conn, port, subnet, address)
 
 
 def _take_exact(conn: Connection, port: dict[str, Any], subnet: Any,
-                address: str) -> None:
+                address: str) -> Allocation:
     taken = conn.execute(select(ip_allocations.c.port_id).where(
         ip_allocations.c.subnet_id == subnet.id,
         ip_allocations.c.ip_address == address)).first()
     if taken is not None:
         raise exc.IpAddressAlreadyAllocated(ip=address, subnet_id=subnet.id)
     allocator.take_specific(conn, subnet.id, address)
-    _record(conn, port, subnet, address)
+    return _record(conn, port, subnet, address)
 
 
 def _allocate_default(conn: Connection, port: dict[str, Any],
-                      candidates: list[Any]) -> None:
-    families = {4: [], 6: []}
+                      candidates: list[Any]) -> list[Allocation]:
+    taken = []
+    families: dict[int, list[Any]] = {4: [], 6: []}
     for subnet in candidates:
         if is_auto_address(subnet):
-            _take_any(conn, port, subnet)
+            taken.append(_take_any(conn, port, subnet))
         else:
             families[subnet.ip_version].append(subnet)
     for family in families.values():
-        if family and not any(_take_any(conn, port, s) for s in family):
+        if not family:
+            continue
+        got = next(filter(None, (_take_any(conn, port, s) for s in family)),
+                   None)
+        if got is None:
             raise exc.IpAddressGenerationFailure(net_id=port['network_id'])
+        taken.append(got)
+    return taken
 
 
 def _resolve(candidates: list[Any], network_id: str,
@@ -99,15 +110,18 @@ def _fits(subnet: Any, address: str) -> bool:
 
 def _allocate_requested(conn: Connection, port: dict[str, Any],
                         candidates: list[Any],
-                        requested: list[dict[str, Any]]) -> None:
+                        requested: list[dict[str, Any]]) -> list[Allocation]:
     seen = set()
+    taken = []
     for request in requested:
         subnet = _resolve(candidates, port['network_id'], request)
         address = request.get('ip_address')
         if address is None:
-            if not _take_any(conn, port, subnet):
+            got = _take_any(conn, port, subnet)
+            if got is None:
                 raise exc.IpAddressGenerationFailure(
                     net_id=port['network_id'])
+            taken.append(got)
             continue
         if is_auto_address(subnet):
             raise exc.InvalidInput(error_message=(
@@ -118,16 +132,19 @@ def _allocate_requested(conn: Connection, port: dict[str, Any],
             raise exc.InvalidInput(error_message=(
                 f'Duplicate IP address {address} in fixed_ips'))
         seen.add((subnet.id, address))
-        _take_exact(conn, port, subnet, address)
+        taken.append(_take_exact(conn, port, subnet, address))
+    return taken
 
 
 def allocate(conn: Connection, port: dict[str, Any],
-             requested: list[dict[str, Any]] | None) -> None:
+             requested: list[dict[str, Any]] | None) -> list[Allocation]:
+    """Allocate a new port's addresses; returns them as the API shows them."""
     candidates = _network_subnets(conn, port['network_id'])
     if requested is None:
-        _allocate_default(conn, port, candidates)
+        taken = _allocate_default(conn, port, candidates)
     else:
-        _allocate_requested(conn, port, candidates, requested)
+        taken = _allocate_requested(conn, port, candidates, requested)
+    return sorted(taken, key=lambda a: ranges.ip_key(a['ip_address']))
 
 
 def release(conn: Connection, held: list[dict[str, str]]) -> None:

@@ -74,7 +74,7 @@ def check_owner(ctx: Context, row: Any, action: str) -> None:
 
 
 def create_networks(conn: Connection, ctx: Context,
-                    bodies: list[dict[str, Any]]) -> list[str]:
+                    bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for project, count in _count_by_project(bodies).items():
         quotas.enforce(conn, project, 'network', count)
     ids = []
@@ -85,7 +85,7 @@ def create_networks(conn: Connection, ctx: Context,
         conn.execute(insert(networks).values(**values))
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
-    return ids
+    return [get_network(conn, ctx, net_id) for net_id in ids]
 
 
 def _count_by_project(bodies: list[dict[str, Any]]) -> dict[str, int]:

@@ -126,8 +126,9 @@ def _check_lists(subnet_id: str, body: dict[str, Any]) -> None:
 
 
 def create_subnets(conn: Connection, ctx: Context,
-                   bodies: list[dict[str, Any]]) -> list[str]:
-    return [_create_subnet(conn, ctx, body) for body in bodies]
+                   bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [get_subnet(conn, ctx, _create_subnet(conn, ctx, body))
+            for body in bodies]
 
 
 def _create_subnet(conn: Connection, ctx: Context,
