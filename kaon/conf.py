@@ -69,13 +69,13 @@ quota_opts = [
 
 CONF.register_opts(core_opts)
 CONF.register_opts(database_opts, group='database')
-CONF.register_opts(quota_opts, group='QUOTAS')
+CONF.register_opts(quota_opts, group='quotas')
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
     return [('DEFAULT', core_opts), ('database', database_opts),
-            ('QUOTAS', quota_opts)]
+            ('quotas', quota_opts)]
 
 
 def database_url(conf: cfg.ConfigOpts = CONF) -> str:

@@ -14,7 +14,7 @@ RESOURCES: dict[str, Table] = {'network': models.networks,
 
 
 def defaults() -> dict[str, int]:
-    return {name: getattr(CONF.QUOTAS, f'quota_{name}') for name in RESOURCES}
+    return {name: getattr(CONF.quotas, f'quota_{name}') for name in RESOURCES}
 
 
 def limits(conn: Connection, project_id: str) -> dict[str, int]:

@@ -22,7 +22,7 @@ class KaonServer:
     """Writes a config, migrates the DB, runs `kaon server`, stops it.
 
     `db_url` None means the embedded SQLite file under the state path.
-    Extra options go to [DEFAULT] (`options`) or [QUOTAS] (`quotas`).
+    Extra options go to [DEFAULT] (`options`) or [quotas] (`quotas`).
     """
 
     def __init__(self, db_url: str | None = None, workers: int = 1,
@@ -37,7 +37,7 @@ class KaonServer:
         lines = ['[DEFAULT]', f'state_path = {self.state}',
                  f'bind_port = {self.port}', f'api_workers = {workers}']
         lines += [f'{k} = {v}' for k, v in (options or {}).items()]
-        lines += ['[QUOTAS]'] + [f'quota_{k} = {v}'
+        lines += ['[quotas]'] + [f'quota_{k} = {v}'
                                  for k, v in (quotas or {}).items()]
         if db_url:
             lines += ['[database]', f'connection = {db_url}']
