@@ -7,6 +7,7 @@ config file is generated from these declarations (`kaon config-sample`).
 from __future__ import annotations
 
 import os
+import socket
 
 from oslo_config import cfg
 
@@ -47,6 +48,60 @@ core_opts = [
                     'no limit.'),
 ]
 
+# The server's view of agents (neutron.conf in Neutron).
+agent_server_opts = [
+    cfg.IntOpt('agent_down_time', default=75,
+               help='Seconds after the last heartbeat an agent is dead.'),
+    cfg.BoolOpt('network_auto_schedule', default=True,
+                help='Schedule networks without a DHCP agent to the agent '
+                     'asking for its networks.'),
+    cfg.BoolOpt('allow_automatic_dhcp_failover', default=True,
+                help='Move networks away from DHCP agents dead for twice '
+                     'agent_down_time.'),
+    cfg.BoolOpt('enable_new_agents', default=True,
+                help='New agents start admin-up and get networks.'),
+    cfg.StrOpt('transport_url', default='kaon://', secret=True,
+               help='oslo.messaging transport: kaon:// in one process, '
+                    'rabbit://user:pass@host:5672/ when split.'),
+    cfg.StrOpt('control_exchange', default='neutron',
+               help='The exchange Neutron\'s RPC uses.'),
+]
+
+# The DHCP agent (dhcp_agent.ini in Neutron).
+dhcp_agent_opts = [
+    cfg.StrOpt('host', default=socket.gethostname(), sample_default='<hostname>',
+               help='Name of this agent\'s host, as the server knows it.'),
+    cfg.StrOpt('availability_zone', default='nova',
+               help='Availability zone of this agent.'),
+    cfg.IntOpt('resync_interval', default=5,
+               help='Seconds between resyncs of networks marked for it.'),
+    cfg.IntOpt('num_sync_threads', default=4, min=1,
+               help='Networks configured in parallel during a full sync.'),
+    cfg.StrOpt('dhcp_confs', default='$state_path/dhcp',
+               help='Where the per-network dnsmasq files live.'),
+    cfg.IntOpt('dhcp_lease_duration', default=86400,
+               help='DHCP lease duration in seconds; -1 means infinite.'),
+    cfg.IntOpt('dnsmasq_lease_max', default=2 ** 24,
+               help='Upper bound of --dhcp-lease-max.'),
+    cfg.StrOpt('dns_domain', default='openstacklocal',
+               help='Domain of the host names dnsmasq hands out.'),
+    cfg.ListOpt('dnsmasq_dns_servers', default=[],
+                help='Upstream DNS servers for dnsmasq; none by default.'),
+    cfg.FloatOpt('bulk_reload_interval', default=1.0, min=0,
+                 help='At most one dnsmasq SIGHUP per network per this many '
+                      'seconds; changes that need one are coalesced.'),
+    cfg.StrOpt('dhcp_namespace_prefix', default='qdhcp-',
+               help='Prefix of the per-network namespaces (tests set their '
+                    'own to simulate several hosts on one machine).'),
+    cfg.StrOpt('bridge_prefix', default='brq',
+               help='Prefix of the per-network Linux bridges.'),
+    cfg.IntOpt('report_interval', default=30,
+               help='Seconds between report_state heartbeats.'),
+    cfg.IntOpt('check_child_processes_interval', default=60,
+               help='Seconds between checks that dnsmasq is alive; 0 '
+                    'disables respawning.'),
+]
+
 database_opts = [
     cfg.StrOpt('connection', secret=True,
                help='SQLAlchemy URL of the database. Default: SQLite file '
@@ -68,13 +123,16 @@ quota_opts = [
 ]
 
 CONF.register_opts(core_opts)
+CONF.register_opts(agent_server_opts)
+CONF.register_opts(dhcp_agent_opts)
 CONF.register_opts(database_opts, group='database')
 CONF.register_opts(quota_opts, group='quotas')
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
-    return [('DEFAULT', core_opts), ('database', database_opts),
+    return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts),
+            ('database', database_opts),
             ('quotas', quota_opts)]
 
 
