@@ -6,8 +6,8 @@ from typing import Any
 import falcon
 from oslo_middleware import request_id, sizelimit
 
-from kaon.api import faults, quotas, tags, versions
-from kaon.api.controller import Collection, Item
+from kaon.api import dhcp_agents, faults, quotas, tags, versions
+from kaon.api.controller import Collection, Item, Listing
 from kaon.api.definitions import RESOURCES
 from kaon.conf import CONF
 from kaon.plugin.core import Plugin
@@ -23,12 +23,20 @@ def build_api(plugin: Plugin) -> falcon.App:
     app.add_route('/v2.0/extensions/{alias}', versions.Extension())
     for resource in RESOURCES.values():
         base = f'/v2.0/{resource.collection}'
-        app.add_route(base, Collection(resource, plugin))
+        listing = Collection if resource.creatable else Listing
+        app.add_route(base, listing(resource, plugin))
         app.add_route(base + '/{item_id}', Item(resource, plugin))
-        tag_routes = tags.Tags(resource, plugin)
-        app.add_route(base + '/{item_id}/tags', tag_routes)
-        app.add_route(base + '/{item_id}/tags/{tag}', tag_routes,
-                      suffix='tag')
+        if 'tags' in resource.attributes:
+            tag_routes = tags.Tags(resource, plugin)
+            app.add_route(base + '/{item_id}/tags', tag_routes)
+            app.add_route(base + '/{item_id}/tags/{tag}', tag_routes,
+                          suffix='tag')
+    agent_networks = dhcp_agents.AgentNetworks(plugin)
+    app.add_route('/v2.0/agents/{item_id}/dhcp-networks', agent_networks)
+    app.add_route('/v2.0/agents/{item_id}/dhcp-networks/{network_id}',
+                  agent_networks, suffix='network')
+    app.add_route('/v2.0/networks/{item_id}/dhcp-agents',
+                  dhcp_agents.NetworkAgents(plugin))
     app.add_route('/v2.0/quotas', quotas.QuotaCollection(plugin))
     app.add_route('/v2.0/quotas/{project_id}', quotas.QuotaItem(plugin))
     app.add_route('/v2.0/quotas/{project_id}/default', quotas.QuotaDefault())

@@ -43,6 +43,7 @@ class Resource:
     name: str
     collection: str
     attributes: dict[str, Attribute]
+    creatable: bool = True
 
 
 def _bad(msg: str) -> exc.HTTPBadRequest:

@@ -37,8 +37,8 @@ def query_params(req: falcon.Request) -> dict[str, list[str]]:
     return urllib.parse.parse_qs(req.query_string, keep_blank_values=True)
 
 
-class Collection:
-    """GET (list) and POST (create, single or bulk) on /v2.0/<collection>."""
+class Listing:
+    """GET (list) on /v2.0/<collection>."""
 
     def __init__(self, resource: Resource, plugin: Plugin) -> None:
         self.resource = resource
@@ -57,6 +57,10 @@ class Collection:
         if page_links:
             body[f'{self.resource.collection}_links'] = page_links
         write_json(resp, body)
+
+
+class Collection(Listing):
+    """Listing plus POST (create, single or bulk)."""
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = from_request(req)

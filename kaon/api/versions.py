@@ -9,6 +9,9 @@ from kaon.api.definitions import RESOURCES
 
 _UPDATED = '2026-11-23T00:00:00-00:00'
 EXTENSIONS = [
+    ('agent', 'agent', 'The agent management extension.'),
+    ('dhcp_agent_scheduler', 'DHCP Agent Scheduler',
+     'Schedule networks among dhcp agents'),
     ('binding', 'Port Binding',
      'Expose port bindings of a virtual port to external application'),
     ('external-net', 'Neutron external network',

@@ -9,7 +9,7 @@ merely unlikely.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer,
-                        MetaData, String, Table, UniqueConstraint)
+                        MetaData, String, Table, Text, UniqueConstraint)
 
 metadata = MetaData(naming_convention={
     'ix': 'ix_%(table_name)s_%(column_0_name)s',
@@ -149,4 +149,36 @@ quotas = Table(
     Column('project_id', NAME, primary_key=True),
     Column('resource', String(64), primary_key=True),
     Column('limit', Integer, nullable=False),
+)
+
+# Agents report themselves with report_state; (agent_type, host) is the key.
+agents = Table(
+    'agents', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('agent_type', String(255), nullable=False),
+    Column('binary', String(255), nullable=False),
+    Column('topic', String(255), nullable=False),
+    Column('host', String(255), nullable=False),
+    Column('availability_zone', String(255)),
+    Column('admin_state_up', Boolean, nullable=False, default=True),
+    Column('created_at', DateTime, nullable=False),
+    Column('started_at', DateTime, nullable=False),
+    Column('heartbeat_timestamp', DateTime, nullable=False),
+    Column('description', String(255), nullable=False, default=''),
+    Column('configurations', Text, nullable=False, default='{}'),
+    Column('resource_versions', Text),
+    Column('load', Integer, nullable=False, default=0),
+    UniqueConstraint('agent_type', 'host', name='uq_agents_agent_type_host'),
+)
+
+# Which DHCP agents serve which network (Neutron's networkdhcpagentbindings).
+network_dhcp_agents = Table(
+    'networkdhcpagentbindings', metadata,
+    Column('network_id', UUID, ForeignKey('networks.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('dhcp_agent_id', UUID, ForeignKey('agents.id', ondelete='CASCADE'),
+           primary_key=True, index=True),
+    Column('binding_index', Integer, nullable=False, default=1),
+    UniqueConstraint('network_id', 'binding_index',
+                     name='uq_networkdhcpagentbindings_network_id_index'),
 )

@@ -12,16 +12,17 @@ from sqlalchemy.engine import Connection
 
 from kaon.context import Context
 from kaon.db.engine import Database
-from kaon.plugin import networks, ports, quotas, subnets
+from kaon.plugin import agents, dhcp, networks, ports, quotas, subnets
 from kaon.plugin.events import Events
 from kaon.plugin.query import ListQuery
+from kaon.scheduler import dhcp as scheduler
 
 
 @dataclasses.dataclass(frozen=True)
 class _Ops:
     list: Callable[[Connection, Context, ListQuery], list[dict]]
     get: Callable[[Connection, Context, str], dict]
-    create: Callable[[Connection, Context, list[dict]], list[dict]]
+    create: Callable[[Connection, Context, list[dict]], list[dict]] | None
     update: Callable[[Connection, Context, str, dict], Any]
     delete: Callable[[Connection, Context, str], Any]
 
@@ -35,6 +36,8 @@ _OPS = {
                    subnets.delete_subnet),
     'port': _Ops(ports.list_ports, ports.get_port, ports.create_ports,
                  ports.update_port, ports.delete_port),
+    'agent': _Ops(agents.list_agents, agents.get_agent, None,
+                  agents.update_agent, agents.delete_agent),
 }
 
 
@@ -100,3 +103,51 @@ class Plugin:
 
     def delete_quota(self, project_id: str) -> None:
         self.db.write(lambda conn: quotas.reset(conn, project_id))
+
+    # The DHCP side: heartbeats, network info for agents, scheduling.
+    def report_state(self, state: dict[str, Any]) -> str:
+        return self.db.write(lambda conn: agents.report_state(conn, state))
+
+    def network_infos(self, network_ids: list[str],
+                      dhcp_only: bool = True) -> list[dict]:
+        with self.db.reading() as conn:
+            return dhcp.network_infos(conn, network_ids, dhcp_only)
+
+    def set_ports_status(self, port_ids: list[str], status: str) -> None:
+        self.db.write(lambda conn: dhcp.set_ports_status(conn, port_ids,
+                                                         status))
+
+    def agent_networks(self, ctx: Context, agent_id: str) -> list[dict]:
+        with self.db.reading() as conn:
+            agents.get_agent(conn, ctx, agent_id)
+            ids = scheduler.hosted_networks(conn, agent_id)
+            return networks.list_networks(conn, ctx, ListQuery(
+                filters={'id': ids}))
+
+    def network_agents(self, ctx: Context, network_id: str) -> list[dict]:
+        with self.db.reading() as conn:
+            agents.require_admin(ctx, 'get')
+            networks.get_row(conn, ctx, network_id)
+            return [agents.to_dict(a)
+                    for a in scheduler.hosting_agents(conn, network_id)]
+
+    def add_network_to_agent(self, ctx: Context, agent_id: str,
+                             network_id: str) -> None:
+        def work(conn: Connection) -> Any:
+            agents.get_agent(conn, ctx, agent_id)
+            networks.get_row(conn, ctx, network_id)
+            return agents.to_dict(scheduler.add_network(conn, agent_id,
+                                                        network_id))
+        agent = self.db.write(work)
+        self.events.publish('dhcp_agent_network', 'add', ctx,
+                            {'network_id': network_id, 'agent': agent})
+
+    def remove_network_from_agent(self, ctx: Context, agent_id: str,
+                                  network_id: str) -> None:
+        def work(conn: Connection) -> Any:
+            agents.get_agent(conn, ctx, agent_id)
+            return agents.to_dict(scheduler.remove_network(conn, agent_id,
+                                                           network_id))
+        agent = self.db.write(work)
+        self.events.publish('dhcp_agent_network', 'remove', ctx,
+                            {'network_id': network_id, 'agent': agent})

@@ -1,5 +1,6 @@
 """One module per resource, each an attribute map; RESOURCES indexes them."""
-from kaon.api.definitions import network, port, subnet
+from kaon.api.definitions import agent, network, port, subnet
 
 RESOURCES = {r.collection: r for r in
-             (network.RESOURCE, subnet.RESOURCE, port.RESOURCE)}
+             (network.RESOURCE, subnet.RESOURCE, port.RESOURCE,
+              agent.RESOURCE)}

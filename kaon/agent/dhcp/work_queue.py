@@ -1,0 +1,55 @@
+"""Per-network serialised work: one network's events one at a time, in
+(priority, arrival) order, many networks in parallel (Neutron's
+ResourceProcessingQueue, without the 0.1 s polling loop)."""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+LOG = logging.getLogger(__name__)
+Job = Callable[[], None]
+
+
+class NetworkWorkQueue:
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix='dhcp')
+        self._pending: dict[str, list] = {}
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+        self._seq = itertools.count()
+        self._idle = threading.Condition(self._lock)
+
+    def submit(self, network_id: str, priority: int, job: Job) -> None:
+        with self._lock:
+            heapq.heappush(self._pending.setdefault(network_id, []),
+                           (priority, next(self._seq), job))
+            if network_id in self._busy:
+                return
+            self._busy.add(network_id)
+        self._pool.submit(self._drain, network_id)
+
+    def _drain(self, network_id: str) -> None:
+        while True:
+            with self._lock:
+                heap = self._pending.get(network_id)
+                if not heap:
+                    self._pending.pop(network_id, None)
+                    self._busy.discard(network_id)
+                    self._idle.notify_all()
+                    return
+                _, _, job = heapq.heappop(heap)
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - one event must not stop others
+                LOG.exception('DHCP work for network %s failed', network_id)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        with self._lock:
+            return self._idle.wait_for(lambda: not self._busy, timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,121 @@
+"""Agents: heartbeats (report_state), liveness and the agents resource."""
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from kaon import exceptions as exc
+from kaon.conf import CONF
+from kaon.context import Context
+from kaon.db.models import agents, network_dhcp_agents
+from kaon.plugin import common
+from kaon.plugin.query import ListQuery, select_page, where_clauses
+
+DHCP_AGENT_TYPE = 'DHCP agent'
+
+
+class AgentNotFound(exc.NotFound):
+    message = 'Agent %(id)s could not be found.'
+
+
+def require_admin(ctx: Context, action: str) -> None:
+    if not ctx.is_admin:
+        raise exc.PolicyNotAuthorized(action=f'rule:{action}_agent')
+
+
+def is_alive(heartbeat: datetime.datetime,
+             now: datetime.datetime | None = None) -> bool:
+    now = now or common.utcnow()
+    return (now - heartbeat).total_seconds() <= CONF.agent_down_time
+
+
+def _neutron_time(value: datetime.datetime | None) -> str | None:
+    """Agents show times as Neutron does: 'YYYY-MM-DD HH:MM:SS'."""
+    return value.strftime('%Y-%m-%d %H:%M:%S') if value else None
+
+
+def to_dict(row: Any) -> dict[str, Any]:
+    agent = {k: v for k, v in row._mapping.items()
+             if k not in ('resource_versions', 'load')}
+    for key in ('created_at', 'started_at', 'heartbeat_timestamp'):
+        agent[key] = _neutron_time(agent[key])
+    agent['configurations'] = json.loads(row.configurations or '{}')
+    agent['alive'] = is_alive(row.heartbeat_timestamp)
+    agent['resources_synced'] = None
+    return agent
+
+
+def report_state(conn: Connection, state: dict[str, Any]) -> str:
+    """Upsert the agent row; say whether it is 'new', 'alive' or 'revived'."""
+    now = common.utcnow()
+    configurations = state.get('configurations') or {}
+    values = {
+        'binary': state['binary'], 'topic': state['topic'],
+        'availability_zone': state.get('availability_zone'),
+        'configurations': json.dumps(configurations),
+        'resource_versions': json.dumps(state.get('resource_versions')),
+        'load': int(configurations.get('networks', 0) or 0),
+        'heartbeat_timestamp': now,
+    }
+    if state.get('start_flag'):
+        values['started_at'] = now
+    row = conn.execute(select(agents).where(
+        agents.c.agent_type == state['agent_type'],
+        agents.c.host == state['host']).with_for_update()).first()
+    if row is None:
+        conn.execute(insert(agents).values(
+            id=common.new_id(), agent_type=state['agent_type'],
+            host=state['host'], admin_state_up=CONF.enable_new_agents,
+            created_at=now, started_at=now, description='', **values))
+        return 'new'
+    conn.execute(update(agents).where(agents.c.id == row.id).values(**values))
+    return 'alive' if is_alive(row.heartbeat_timestamp, now) else 'revived'
+
+
+def list_agents(conn: Connection, ctx: Context,
+                query: ListQuery) -> list[dict[str, Any]]:
+    require_admin(ctx, 'get')
+    clauses = where_clauses(agents, query.filters, {})
+    return [to_dict(r) for r in select_page(conn, agents, query, clauses)]
+
+
+def get_row(conn: Connection, agent_id: str) -> Any:
+    row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
+    if row is None:
+        raise AgentNotFound(id=agent_id)
+    return row
+
+
+def get_agent(conn: Connection, ctx: Context, agent_id: str) -> dict:
+    require_admin(ctx, 'get')
+    return to_dict(get_row(conn, agent_id))
+
+
+def update_agent(conn: Connection, ctx: Context, agent_id: str,
+                 body: dict[str, Any]) -> dict[str, Any]:
+    require_admin(ctx, 'update')
+    before = to_dict(get_row(conn, agent_id))
+    conn.execute(update(agents).where(agents.c.id == agent_id).values(
+        **common.column_values(agents, body)))
+    return before
+
+
+def delete_agent(conn: Connection, ctx: Context, agent_id: str) -> dict:
+    require_admin(ctx, 'delete')
+    agent = to_dict(get_row(conn, agent_id))
+    conn.execute(delete(network_dhcp_agents).where(
+        network_dhcp_agents.c.dhcp_agent_id == agent_id))
+    conn.execute(delete(agents).where(agents.c.id == agent_id))
+    return agent
+
+
+def hosted_network_counts(conn: Connection) -> dict[str, int]:
+    """Networks per DHCP agent, from the bindings (the scheduler's load)."""
+    rows = conn.execute(select(network_dhcp_agents.c.dhcp_agent_id,
+                               func.count()).group_by(
+        network_dhcp_agents.c.dhcp_agent_id))
+    return {agent_id: count for agent_id, count in rows}

@@ -1,0 +1,64 @@
+"""What both ends of kaon's RPC share: topics, transport, context on the wire.
+
+Topic and method names, versions and payloads are Neutron's (see
+shared/RPC.md), so that Neutron's DHCP agent could talk to kaon's server and
+kaon's agent to Neutron's.
+"""
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+
+from kaon.conf import CONF
+
+PLUGIN = 'q-plugin'
+REPORTS = 'q-reports-plugin'
+DHCP_AGENT = 'dhcp_agent'
+
+# Remote exceptions from these modules are re-raised as themselves.
+ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.scheduler.dhcp',
+                  'kaon.plugin.agents']
+
+_transports: dict[str, Any] = {}
+
+
+def transport(conf: cfg.ConfigOpts = CONF) -> Any:
+    """One RPC transport per URL and process (connections are pooled)."""
+    url = conf.transport_url
+    if url not in _transports:
+        oslo_messaging.set_transport_defaults(conf.control_exchange)
+        _transports[url] = oslo_messaging.get_rpc_transport(
+            conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+    return _transports[url]
+
+
+def admin_context(project_id: str | None = None) -> dict[str, Any]:
+    """An admin request context as Neutron puts it on the wire.
+
+    oslo.messaging flattens the dict into `_context_<key>` fields.
+    """
+    ctx = oslo_context.RequestContext(is_admin=True, project_id=project_id,
+                                      roles=['admin', 'member', 'reader'])
+    wire = ctx.to_dict()
+    wire['timestamp'] = datetime.datetime.utcnow().strftime(
+        '%Y-%m-%d %H:%M:%S.%f')
+    wire['project_id'] = project_id
+    return wire
+
+
+def client(topic: str, version: str, conf: cfg.ConfigOpts = CONF,
+           **target: Any) -> Any:
+    return oslo_messaging.get_rpc_client(
+        transport(conf), oslo_messaging.Target(topic=topic, version=version,
+                                               **target))
+
+
+def server(topic: str, host: str | None, endpoints: list[Any],
+           conf: cfg.ConfigOpts = CONF) -> Any:
+    return oslo_messaging.get_rpc_server(
+        transport(conf), oslo_messaging.Target(topic=topic, server=host),
+        endpoints)
