@@ -6,10 +6,12 @@ config file is generated from these declarations (`kaon config-sample`).
 """
 from __future__ import annotations
 
+import copy
 import os
 import socket
 
 from oslo_config import cfg
+from oslo_messaging import opts as messaging_opts
 
 CONF = cfg.CONF
 
@@ -60,11 +62,6 @@ agent_server_opts = [
                      'agent_down_time.'),
     cfg.BoolOpt('enable_new_agents', default=True,
                 help='New agents start admin-up and get networks.'),
-    cfg.StrOpt('transport_url', default='kaon://', secret=True,
-               help='oslo.messaging transport: kaon:// in one process, '
-                    'rabbit://user:pass@host:5672/ when split.'),
-    cfg.StrOpt('control_exchange', default='neutron',
-               help='The exchange Neutron\'s RPC uses.'),
 ]
 
 # The DHCP agent (dhcp_agent.ini in Neutron).
@@ -123,17 +120,40 @@ quota_opts = [
 ]
 
 CONF.register_opts(core_opts)
+# oslo.messaging owns transport_url and control_exchange; kaon only changes
+# their defaults: the in-process transport, and Neutron's exchange.
+for _group, _opts in messaging_opts.list_opts():
+    if _group is None:
+        CONF.register_opts(_opts)
+_MESSAGING_DEFAULTS = {'transport_url': 'kaon://',
+                       'control_exchange': 'neutron'}
+for _name, _value in _MESSAGING_DEFAULTS.items():
+    CONF.set_default(_name, _value)
 CONF.register_opts(agent_server_opts)
 CONF.register_opts(dhcp_agent_opts)
 CONF.register_opts(database_opts, group='database')
 CONF.register_opts(quota_opts, group='quotas')
 
 
+def _messaging_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """oslo.messaging's options as kaon uses them, for the sample file."""
+    result = []
+    for group, opts in messaging_opts.list_opts():
+        if group is None:
+            opts = [copy.copy(o) for o in opts]
+            for opt in opts:
+                opt.default = _MESSAGING_DEFAULTS.get(opt.name, opt.default)
+            result.append(('DEFAULT', opts))
+        elif group == 'oslo_messaging_rabbit':
+            result.append((group, list(opts)))
+    return result
+
+
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
     return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts),
-            ('database', database_opts),
-            ('quotas', quota_opts)]
+            ('database', database_opts), ('quotas', quota_opts),
+            *_messaging_opts()]
 
 
 def database_url(conf: cfg.ConfigOpts = CONF) -> str:

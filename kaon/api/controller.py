@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 
 from kaon import exceptions as exc
-from kaon.api import attributes, policy, query
+from kaon.api import attributes, query
 from kaon.api.attributes import Resource
 from kaon.api.context import from_request
 from kaon.conf import CONF
@@ -70,8 +70,6 @@ class Collection(Listing):
             raise exc.HTTPBadRequest(msg='Bulk operation not supported')
         items = attributes.prepare_body(self.resource, ctx, raw,
                                         creating=True)
-        for item in items:
-            policy.check(self.resource, ctx, 'create', item)
         created = [attributes.render(self.resource, ctx, item) for item in
                    self.plugin.create(self.resource.name, ctx, items)]
         body = {self.resource.collection: created} if bulk else \
@@ -99,7 +97,6 @@ class Item:
         ctx = from_request(req)
         body = attributes.prepare_body(self.resource, ctx, read_json(req),
                                        creating=False)[0]
-        policy.check(self.resource, ctx, 'update', body)
         item = self.plugin.update(self.resource.name, ctx, item_id, body)
         write_json(resp, {self.resource.name: attributes.render(
             self.resource, ctx, item)})

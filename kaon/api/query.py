@@ -91,15 +91,16 @@ def parse(resource: Resource, is_admin: bool,
 
 def links(url: str, params: dict[str, list[str]], query: ListQuery,
           items: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Neutron's pagination links for one page of `items`."""
-    if not query.limit:
+    """Neutron's pagination links (api_common.get_pagination_links): a short
+    page ends the walk in the direction it was read, nothing else does."""
+    if not query.limit or not items:
         return []
+    short = len(items) < query.limit
     result = []
-    full_page = len(items) >= query.limit
-    if items and (full_page or query.page_reverse):
+    if not (short and not query.page_reverse):
         result.append({'rel': 'next', 'href': _href(
             url, params, query.limit, items[-1]['id'], False)})
-    if items and query.marker and (full_page or not query.page_reverse):
+    if not (short and query.page_reverse):
         result.append({'rel': 'previous', 'href': _href(
             url, params, query.limit, items[0]['id'], True)})
     return result

@@ -23,8 +23,11 @@ def open_database() -> Database:
 
 
 def make_app() -> Any:
-    """A WSGI app with its own engine (called once per worker process)."""
-    return build_wsgi(Plugin(open_database()))
+    """A WSGI app with its own engine and RPC service (once per worker)."""
+    from kaon.rpc.service import ServerRpc
+    plugin = Plugin(open_database())
+    ServerRpc(plugin).start()
+    return build_wsgi(plugin)
 
 
 def check_schema() -> None:
@@ -49,7 +52,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return make_app()
 
 
-def serve() -> None:
+def serve(with_dhcp_agent: bool = False) -> None:
+    """Serve the API; optionally run a DHCP agent in this process too (the
+    embedded mode, over the in-process kaon:// transport)."""
     check_schema()
     host, port = CONF.bind_host, CONF.bind_port
     if CONF.api_workers > 1:
@@ -59,6 +64,10 @@ def serve() -> None:
         return
     server = wsgi.Server((host, port), make_app(),
                          numthreads=CONF.api_threads)
+    agent = None
+    if with_dhcp_agent:
+        from kaon.agent.dhcp.service import DhcpAgentService
+        agent = DhcpAgentService(CONF).start()
     signal.signal(signal.SIGTERM, _exit_on_signal)
     LOG.info('kaon API listening on http://%s:%s', host, port)
     try:
@@ -67,6 +76,8 @@ def serve() -> None:
         pass
     finally:
         server.stop()
+        if agent is not None:
+            agent.stop()
 
 
 def _exit_on_signal(signum: int, _frame: Any) -> None:

@@ -8,6 +8,7 @@ each attribute of a resource to one line in its definition.
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from typing import Any, Callable
 
@@ -48,8 +49,9 @@ def one_line(max_len: int = 255, commas: bool = True) -> Validator:
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ('true', 'false'):
-        return value.lower() == 'true'
+    if isinstance(value, str) and value.lower() in ('true', 'false', '1',
+                                                    '0'):
+        return value.lower() in ('true', '1')
     if value in (0, 1) and not isinstance(value, float):
         return bool(value)
     raise Invalid(f"'{value}' cannot be converted to boolean")
@@ -121,14 +123,16 @@ def cidr(value: Any) -> str:
 
 
 def mac_address(value: Any) -> str:
-    parts = value.replace('-', ':').split(':') if isinstance(value, str) \
-        else []
-    try:
-        octets = [int(p, 16) for p in parts if len(p) == 2]
-    except ValueError:
-        octets = []
-    if len(octets) != 6 or len(parts) != 6:
+    """Any form netaddr accepts (colons, dashes, bare, Cisco dots), stored
+    as lower-case colon form; multicast and all-zero MACs are refused."""
+    digits = re.sub(r'[:\-.]', '', value) if isinstance(value, str) else ''
+    well_formed = isinstance(value, str) and (
+        re.fullmatch(r'([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}', value)
+        or re.fullmatch(r'[0-9A-Fa-f]{12}', value)
+        or re.fullmatch(r'([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}', value))
+    if not well_formed:
         raise Invalid(f"'{value}' is not a valid MAC address")
+    octets = [int(digits[i:i + 2], 16) for i in range(0, 12, 2)]
     if octets[0] & 1:
         raise Invalid(f"'{value}' is a multicast MAC address")
     if not any(octets):

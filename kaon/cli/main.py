@@ -15,10 +15,24 @@ def _server(args: argparse.Namespace) -> int:
     from kaon.api import server
     from kaon.db.migrate import SchemaMismatch
     try:
-        server.serve()
+        server.serve(with_dhcp_agent=args.dhcp_agent)
     except SchemaMismatch as err:
         print(f'kaon server: {err}', file=sys.stderr)
         return 2
+    return 0
+
+
+def _dhcp_agent(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from kaon.agent.dhcp.service import DhcpAgentService
+    os.makedirs(CONF.state_path, exist_ok=True)
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    service = DhcpAgentService(CONF).start()
+    done.wait()
+    service.stop()
     return 0
 
 
@@ -46,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
                              '/etc/kaon/kaon.conf if it exists')
     parser.add_argument('--debug', action='store_true')
     sub = parser.add_subparsers(dest='command', required=True)
-    sub.add_parser('server', help='serve the Neutron v2.0 API'
-                   ).set_defaults(func=_server)
+    server = sub.add_parser('server', help='serve the Neutron v2.0 API')
+    server.add_argument('--dhcp-agent', action='store_true',
+                        help='also run a DHCP agent in this process')
+    server.set_defaults(func=_server)
+    sub.add_parser('dhcp-agent', help='run a DHCP agent (root)'
+                   ).set_defaults(func=_dhcp_agent)
     db = sub.add_parser('db', help='database schema').add_subparsers(
         dest='db_command', required=True)
     db.add_parser('upgrade', help='apply Alembic migrations'

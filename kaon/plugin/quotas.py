@@ -59,4 +59,4 @@ def enforce(conn: Connection, project_id: str, resource: str,
     used = conn.execute(select(func.count()).select_from(table).where(
         table.c.project_id == project_id)).scalar_one()
     if used + adding > limit:
-        raise exc.OverQuota(overs=resource)
+        raise exc.OverQuota(overs=[resource])

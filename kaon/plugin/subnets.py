@@ -146,8 +146,8 @@ def _create_subnet(conn: Connection, ctx: Context,
         ranges.check_gateway_outside(pools, gateway, net.version)
     else:
         pools = ranges.default_pools(net, gateway)
+    _check_lists('new subnet', body)
     subnet_id = common.new_id()
-    _check_lists(subnet_id, body)
     values = common.column_values(subnets, body)
     values.update(id=subnet_id, cidr=str(net), gateway_ip=gateway,
                   **common.standard_attrs(body))

@@ -30,7 +30,6 @@ def transport(conf: cfg.ConfigOpts = CONF) -> Any:
     """One RPC transport per URL and process (connections are pooled)."""
     url = conf.transport_url
     if url not in _transports:
-        oslo_messaging.set_transport_defaults(conf.control_exchange)
         _transports[url] = oslo_messaging.get_rpc_transport(
             conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
     return _transports[url]

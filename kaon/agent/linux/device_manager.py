@@ -1,0 +1,156 @@
+"""The DHCP port of a network on this host, and its plumbing.
+
+Each network served here gets one port of device_owner `network:dhcp`
+(created through the server, so IPAM gives it an address on every DHCP
+subnet), a namespace `<dhcp_namespace_prefix><network_id>`, and a veth pair:
+`ns-<port[:11]>` inside the namespace carries the port's MAC and addresses
+(dnsmasq listens there), `tap<port[:11]>` is a port of the network's bridge
+`<bridge_prefix><network[:11]>`, the same bridge the VMs of the network are
+plugged into.  Names are cut to 11 characters of the id because Linux
+device names have at most 15.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import uuid
+from typing import Any
+
+from kaon.agent.linux import ip_lib, iptables
+
+LOG = logging.getLogger(__name__)
+
+DEVICE_OWNER_DHCP = 'network:dhcp'
+
+
+def dhcp_device_id(host: str, network_id: str) -> str:
+    """Neutron's get_dhcp_agent_device_id: stable per (host, network), so a
+    restarted agent finds its own port again.  Like Neutron, only the short
+    host name counts."""
+    local = host.split('.')[0]
+    return f'dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, local)}-{network_id}'
+
+
+def namespace_name(conf: Any, network_id: str) -> str:
+    return conf.dhcp_namespace_prefix + network_id
+
+
+def bridge_name(conf: Any, network_id: str) -> str:
+    return conf.bridge_prefix + network_id[:11]
+
+
+def interface_name(port_id: str) -> str:
+    return 'ns-' + port_id[:11]
+
+
+def tap_name(port_id: str) -> str:
+    return 'tap' + port_id[:11]
+
+
+def dhcp_subnet_ids(network: dict) -> list[str]:
+    return [s['id'] for s in network.get('subnets', ())
+            if s.get('enable_dhcp', True)]
+
+
+class DeviceManager:
+    def __init__(self, conf: Any, plugin: Any) -> None:
+        self.conf = conf
+        self.plugin = plugin
+
+    def get_device_id(self, network: dict) -> str:
+        return dhcp_device_id(self.conf.host, network['id'])
+
+    def get_dhcp_port(self, network: dict) -> dict | None:
+        """This agent's DHCP port among the network's ports, if any."""
+        device_id = self.get_device_id(network)
+        for port in network.get('ports', ()):
+            if (port.get('device_owner') == DEVICE_OWNER_DHCP and
+                    port.get('device_id') == device_id):
+                return port
+        return None
+
+    def setup_dhcp_port(self, network: dict) -> dict:
+        """Find or create our DHCP port; give it an IP on every DHCP subnet.
+
+        The port found or made replaces its old version in
+        network['ports'], so the driver sees the addresses dnsmasq serves
+        from (and leaves the port out of the host entries).
+        """
+        wanted = dhcp_subnet_ids(network)
+        port = self.get_dhcp_port(network)
+        if port is None:
+            port = self.plugin.create_dhcp_port({'port': {
+                'network_id': network['id'],
+                'device_id': self.get_device_id(network),
+                'fixed_ips': [{'subnet_id': s} for s in wanted],
+                'name': '', 'admin_state_up': True,
+                'project_id': network.get('project_id')}})
+        else:
+            port = self._add_missing_subnets(network, port, wanted)
+        if not port:
+            raise RuntimeError(f'No DHCP port for network {network["id"]}')
+        ports = [p for p in network.get('ports', ()) if p['id'] != port['id']]
+        network['ports'] = ports + [port]
+        return port
+
+    def _add_missing_subnets(self, network: dict, port: dict,
+                             wanted: list[str]) -> dict:
+        """As Neutron: keep the IPs on DHCP subnets, ask for the missing."""
+        kept = [{'subnet_id': f['subnet_id'], 'ip_address': f['ip_address']}
+                for f in port.get('fixed_ips', ()) if f['subnet_id'] in wanted]
+        have = {f['subnet_id'] for f in kept}
+        missing = [s for s in wanted if s not in have]
+        if not missing:
+            return port
+        LOG.info('DHCP port %s gets addresses on subnets %s', port['id'],
+                 missing)
+        return self.plugin.update_dhcp_port(port['id'], {'port': {
+            'network_id': network['id'],
+            'fixed_ips': kept + [{'subnet_id': s} for s in missing]}})
+
+    def port_cidrs(self, network: dict, port: dict) -> list[str]:
+        """The port's IPs on the DHCP subnets, with the subnets' prefixes."""
+        prefixes = {s['id']: ipaddress.ip_network(s['cidr']).prefixlen
+                    for s in network.get('subnets', ())
+                    if s.get('enable_dhcp', True)}
+        return [f"{f['ip_address']}/{prefixes[f['subnet_id']]}"
+                for f in port.get('fixed_ips', ())
+                if f['subnet_id'] in prefixes]
+
+    def setup(self, network: dict) -> str:
+        """Everything the network's dnsmasq needs below it; returns the
+        name of the interface dnsmasq listens on."""
+        port = self.setup_dhcp_port(network)
+        namespace = namespace_name(self.conf, network['id'])
+        device = interface_name(port['id'])
+        ip_lib.ensure_namespace(namespace)
+        self._remove_stale_devices(namespace, device)
+        ip_lib.plug_veth(namespace, device, tap_name(port['id']),
+                         bridge_name(self.conf, network['id']),
+                         port['mac_address'], network.get('mtu') or 1500,
+                         self.port_cidrs(network, port))
+        iptables.ensure_checksum_fill(namespace)
+        return device
+
+    def _remove_stale_devices(self, namespace: str, keep: str) -> None:
+        """A DHCP port replaced by a new one leaves its ns- device behind;
+        two devices with addresses in one subnet would confuse dnsmasq."""
+        for name in ip_lib.list_devices(namespace):
+            if name.startswith('ns-') and name != keep:
+                LOG.info('Removing stale device %s from %s', name, namespace)
+                ip_lib.delete_device(name, namespace)
+
+    def destroy(self, network: dict, device_name: str | None) -> None:
+        """Unplug and remove the namespace; the bridge goes only when no
+        port (a VM's, another agent's) is left on it."""
+        namespace = namespace_name(self.conf, network['id'])
+        if device_name:
+            ip_lib.delete_device(device_name, namespace)
+            ip_lib.delete_device('tap' + device_name[3:])
+        ip_lib.delete_namespace(namespace)
+        ip_lib.delete_bridge_if_unused(bridge_name(self.conf, network['id']))
+
+    def release(self, network: dict) -> None:
+        """Give the DHCP port back to the server (network no longer here)."""
+        self.plugin.release_dhcp_port(network['id'],
+                                      self.get_device_id(network))

@@ -1,0 +1,207 @@
+"""Namespaces, bridges and veth pairs over netlink (pyroute2).
+
+Everything here talks netlink directly instead of running `ip` and parsing
+its output: that is faster (no fork per call), and errors come back as
+errno values rather than localised text.  Every `ensure_*` call is
+idempotent, so the agent can re-run a whole setup after a crash or a resync
+without first working out what is already there.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+from typing import Iterable
+
+from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
+
+LOG = logging.getLogger(__name__)
+
+# IFA_F_NODAD: an address the server allocated is unique by construction;
+# waiting ~1 s for duplicate address detection would only keep dnsmasq from
+# binding it (a "tentative" IPv6 address cannot be bound).
+IFA_F_NODAD = 0x02
+
+
+def _ipr(namespace: str | None = None) -> IPRoute:
+    """A netlink socket in the root namespace or inside `namespace`."""
+    if namespace is None:
+        return IPRoute()
+    # flags=0: never create a namespace as a side effect of a lookup.
+    return IPRoute(netns=namespace, flags=0)
+
+
+# -- namespaces ---------------------------------------------------------------
+def list_namespaces() -> list[str]:
+    return sorted(netns.listnetns())
+
+
+def namespace_exists(name: str) -> bool:
+    return name in netns.listnetns()
+
+
+def ensure_namespace(name: str) -> None:
+    """Create the namespace (with lo up) unless it exists."""
+    if not namespace_exists(name):
+        try:
+            netns.create(name)
+        except FileExistsError:
+            pass            # created concurrently: that is what we wanted
+        except OSError as err:
+            if err.errno != errno.EEXIST:
+                raise
+    set_lo_up(name)
+
+
+def delete_namespace(name: str) -> None:
+    """Remove the namespace; devices still inside it go with it."""
+    if namespace_exists(name):
+        try:
+            netns.remove(name)
+        except OSError as err:
+            if err.errno != errno.ENOENT:
+                raise
+
+
+def set_lo_up(namespace: str) -> None:
+    with _ipr(namespace) as ipr:
+        ipr.link('set', index=ipr.link_lookup(ifname='lo')[0], state='up')
+
+
+# -- devices ------------------------------------------------------------------
+def _index(ipr: IPRoute, name: str) -> int | None:
+    found = ipr.link_lookup(ifname=name)
+    return found[0] if found else None
+
+
+def device_exists(name: str, namespace: str | None = None) -> bool:
+    if namespace is not None and not namespace_exists(namespace):
+        return False
+    with _ipr(namespace) as ipr:
+        return _index(ipr, name) is not None
+
+
+def list_devices(namespace: str | None = None) -> list[str]:
+    """Names of the links in the root namespace or in `namespace`."""
+    if namespace is not None and not namespace_exists(namespace):
+        return []
+    with _ipr(namespace) as ipr:
+        return sorted(link.get('ifname') for link in ipr.get_links())
+
+
+def delete_device(name: str, namespace: str | None = None) -> None:
+    """Delete a link if present (deleting one end of a veth removes both)."""
+    if namespace is not None and not namespace_exists(namespace):
+        return
+    with _ipr(namespace) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return
+        try:
+            ipr.link('del', index=index)
+        except NetlinkError as err:
+            if err.code != errno.ENODEV:
+                raise
+
+
+# -- bridges ------------------------------------------------------------------
+def ensure_bridge(name: str) -> None:
+    """A Linux bridge in the root namespace, up.
+
+    STP stays off (the kernel default), so ports forward as soon as they
+    are up: a VM's first DHCPDISCOVER is not lost in a listening state.
+    """
+    with _ipr() as ipr:
+        if _index(ipr, name) is None:
+            try:
+                ipr.link('add', ifname=name, kind='bridge')
+            except NetlinkError as err:
+                if err.code != errno.EEXIST:
+                    raise
+        ipr.link('set', index=_index(ipr, name), state='up')
+
+
+def bridge_ports(name: str) -> list[str]:
+    """Names of the devices enslaved to bridge `name` ([] if no bridge)."""
+    with _ipr() as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return []
+        return sorted(link.get('ifname') for link in ipr.get_links()
+                      if link.get('master') == index)
+
+
+def delete_bridge_if_unused(name: str) -> bool:
+    """Delete the bridge when no port is left on it; True if deleted."""
+    if not device_exists(name) or bridge_ports(name):
+        return False
+    delete_device(name)
+    return True
+
+
+# -- veth pairs ---------------------------------------------------------------
+def plug_veth(namespace: str, ns_name: str, root_name: str, bridge: str,
+              mac: str, mtu: int, cidrs: Iterable[str]) -> None:
+    """A veth pair: `ns_name` in `namespace` with `mac`, `mtu` and exactly
+    the addresses `cidrs`; `root_name` enslaved to `bridge`.  Both up."""
+    ensure_namespace(namespace)
+    ensure_bridge(bridge)
+    if not (device_exists(root_name) and
+            device_exists(ns_name, namespace)):
+        # A half-made pair (agent died between two steps) is rebuilt.
+        delete_device(root_name)
+        delete_device(ns_name, namespace)
+        with _ipr() as ipr:
+            ipr.link('add', ifname=root_name, kind='veth',
+                     peer={'ifname': ns_name, 'net_ns_fd': namespace})
+    with _ipr(namespace) as ipr:
+        index = _index(ipr, ns_name)
+        ipr.link('set', index=index, address=mac, mtu=mtu)
+        _sync_addresses(ipr, index, cidrs)
+        ipr.link('set', index=index, state='up')
+    with _ipr() as ipr:
+        index = _index(ipr, root_name)
+        ipr.link('set', index=index, mtu=mtu,
+                 master=_index(ipr, bridge), state='up')
+
+
+def _sync_addresses(ipr: IPRoute, index: int, cidrs: Iterable[str]) -> None:
+    """Make the device's global addresses exactly `cidrs`.
+
+    Link-local IPv6 addresses are the kernel's and stay.
+    """
+    wanted = {ipaddress.ip_interface(c) for c in cidrs}
+    present = set()
+    for msg in ipr.get_addr(index=index):
+        iface = ipaddress.ip_interface(
+            f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")
+        if iface.ip.is_link_local:
+            continue
+        present.add(iface)
+    for iface in present - wanted:
+        ipr.addr('del', index=index, address=str(iface.ip),
+                 prefixlen=iface.network.prefixlen)
+    for iface in wanted - present:
+        extra = {'flags': IFA_F_NODAD} if iface.version == 6 else {}
+        try:
+            ipr.addr('add', index=index, address=str(iface.ip),
+                     prefixlen=iface.network.prefixlen, **extra)
+        except NetlinkError as err:
+            if err.code != errno.EEXIST:
+                raise
+
+
+def device_addresses(name: str, namespace: str | None = None) -> list[str]:
+    """The global addresses of a device, in CIDR form (for checks/tests)."""
+    with _ipr(namespace) as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            return []
+        result = []
+        for msg in ipr.get_addr(index=index):
+            iface = ipaddress.ip_interface(
+                f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")
+            if not iface.ip.is_link_local:
+                result.append(str(iface))
+        return sorted(result)

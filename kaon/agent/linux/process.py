@@ -1,0 +1,258 @@
+"""Long-running helper processes (dnsmasq): spawn, find, stop, respawn.
+
+A process is identified by its pid file *and* its command line: a pid file
+can outlive its process and the kernel reuses pids, so a pid only counts as
+"ours" when /proc/<pid>/cmdline names the expected program and carries the
+owner's uuid (the network id is in every dnsmasq path argument).  That is
+what lets a restarted agent adopt the dnsmasq processes it left running.
+
+Processes run in the foreground as children of the agent (dnsmasq
+--keep-in-foreground), in their own session so that a signal to the agent's
+terminal does not reach them.  Being the parent lets the agent reap them:
+a killed daemonised process would be re-parented to PID 1, and an init that
+does not reap orphans (a container's) would keep it as a zombie forever.
+Processes that outlive the agent keep running and are adopted later.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Any, Callable
+
+LOG = logging.getLogger(__name__)
+
+# Children spawned by this process, by pid: polled to reap them.
+_children: dict[int, subprocess.Popen] = {}
+_children_lock = threading.Lock()
+
+
+class ProcessError(RuntimeError):
+    """A process could not be started."""
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of our own child `pid`, if it has exited."""
+    with _children_lock:
+        child = _children.get(pid)
+        if child is not None and child.poll() is not None:
+            del _children[pid]
+
+
+def read_cmdline(pid: int) -> list[str]:
+    """argv of a live process; [] if gone or a zombie."""
+    _reap(pid)
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [a.decode(errors='replace') for a in raw.split(b'\0') if a]
+
+
+class ProcessManager:
+    """One helper process, found through its pid file."""
+
+    def __init__(self, uuid: str, pid_file: str,
+                 cmd_callback: Callable[[str], list[str]],
+                 namespace: str | None = None, service: str = 'dnsmasq',
+                 start_timeout: float = 10.0) -> None:
+        self.uuid = uuid
+        self.pid_file = pid_file
+        self.cmd_callback = cmd_callback
+        self.namespace = namespace
+        self.service = service
+        self.start_timeout = start_timeout
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            with open(self.pid_file) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def cmdline(self) -> list[str]:
+        """The running process's argv ([] unless it is ours and alive)."""
+        pid = self.pid
+        if pid is None:
+            return []
+        argv = read_cmdline(pid)
+        if not argv or os.path.basename(argv[0]) != self.service:
+            return []
+        if not any(self.uuid in arg for arg in argv[1:]):
+            return []
+        return argv
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cmdline())
+
+    def enable(self) -> None:
+        """Start the process unless it already runs."""
+        if not self.active:
+            self.spawn()
+
+    def spawn(self) -> int:
+        """Start the process and wait until it wrote its pid file.
+
+        The pid file is written only after the process has bound its
+        sockets, so once it names the child, the process is serving.
+        """
+        cmd = self.cmd_callback(self.pid_file)
+        if self.namespace:
+            cmd = ['ip', 'netns', 'exec', self.namespace] + cmd
+        try:
+            os.unlink(self.pid_file)
+        except FileNotFoundError:
+            pass
+        with tempfile.TemporaryFile() as errors:
+            child = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=errors, close_fds=True, start_new_session=True)
+            with _children_lock:
+                _children[child.pid] = child
+            self._wait_started(child, errors)
+        LOG.info('Started %s for %s, pid %s', self.service, self.uuid,
+                 child.pid)
+        return child.pid
+
+    def _wait_started(self, child: subprocess.Popen, errors: Any) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                errors.seek(0)
+                text = errors.read().decode(errors='replace').strip()
+                raise ProcessError(f'{self.service} for {self.uuid} exited '
+                                   f'with {child.returncode}: {text}')
+            if self.pid == child.pid:
+                return
+            time.sleep(0.005)
+        child.kill()
+        child.wait()
+        raise ProcessError(f'{self.service} for {self.uuid} did not start '
+                           f'within {self.start_timeout} s')
+
+    def signal(self, signum: int) -> bool:
+        """Send `signum` to the process if it is ours and alive."""
+        pid = self.pid
+        if pid is None or not self.active:
+            return False
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def reload(self) -> bool:
+        """SIGHUP: dnsmasq re-reads its host, addn-hosts and opts files."""
+        return self.signal(signal.SIGHUP)
+
+    def disable(self, timeout: float = 5.0) -> None:
+        """SIGTERM, then SIGKILL if it is still there after `timeout`."""
+        pid = self.pid
+        for signum, wait in ((signal.SIGTERM, timeout),
+                             (signal.SIGKILL, timeout)):
+            if not self.signal(signum):
+                break
+            if self._wait_gone(wait):
+                break
+        else:
+            LOG.error('%s pid %s for %s survived SIGKILL', self.service,
+                      pid, self.uuid)
+        if pid is not None:
+            _reap(pid)
+        try:
+            os.unlink(self.pid_file)
+        except FileNotFoundError:
+            pass
+
+    def _wait_gone(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.active:
+                return True
+            time.sleep(0.01)
+        return not self.active
+
+
+RespawnCallback = Callable[[str, str], None]
+
+
+class ProcessMonitor:
+    """Respawn registered processes that died.
+
+    Every `check_child_processes_interval` seconds a thread looks at each
+    registered process; a dead one is started again with the same command
+    (so with the same files: its configuration is intact) and the respawn
+    callback is told.  An interval of 0 disables the thread.
+    """
+
+    def __init__(self, conf: Any,
+                 respawn_callback: RespawnCallback | None = None) -> None:
+        self.conf = conf
+        self.respawn_callback = respawn_callback
+        self._processes: dict[tuple[str, str], ProcessManager] = {}
+        # Re-entrant: a respawn callback may unregister or re-register.
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.respawns = 0
+
+    def register(self, uuid: str, service_name: str,
+                 monitored_process: ProcessManager) -> None:
+        with self._lock:
+            self._processes[(uuid, service_name)] = monitored_process
+
+    def unregister(self, uuid: str, service_name: str) -> None:
+        """Forget a process; waits for a check in progress, so that a
+        process being stopped is never respawned behind the caller."""
+        with self._lock:
+            self._processes.pop((uuid, service_name), None)
+
+    def is_registered(self, uuid: str, service_name: str) -> bool:
+        with self._lock:
+            return (uuid, service_name) in self._processes
+
+    def start(self) -> None:
+        interval = self.conf.check_child_processes_interval
+        if interval <= 0 or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(interval,),
+                                        name='process-monitor', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.check()
+            except Exception:  # the monitor must outlive any one failure
+                LOG.exception('Process check failed')
+
+    def check(self) -> None:
+        """One pass: respawn every registered process that is not alive."""
+        with self._lock:
+            for (uuid, service), process in list(self._processes.items()):
+                if process.active:
+                    continue
+                LOG.error('%s for %s died; respawning', service, uuid)
+                try:
+                    process.spawn()
+                except ProcessError:
+                    LOG.exception('Respawning %s for %s failed', service,
+                                  uuid)
+                    continue
+                self.respawns += 1
+                if self.respawn_callback is not None:
+                    self.respawn_callback(uuid, service)
