@@ -24,12 +24,17 @@ from kaon.exceptions import RetryRequest
 LOG = logging.getLogger(__name__)
 T = TypeVar('T')
 
-# SQLSTATEs PostgreSQL uses for "try again": serialization failure, deadlock.
-_PG_RETRY_STATES = {'40001', '40P01'}
+# SQLSTATEs meaning "a concurrent transaction won": serialization failure,
+# deadlock, and the unique and foreign-key violations a race produces.
+_PG_RETRY_STATES = {'40001', '40P01', '23505', '23503'}
+_SQLITE_RACES = ('UNIQUE constraint failed', 'FOREIGN KEY constraint failed')
 
 
 def _is_retriable(exc: BaseException) -> bool:
-    if isinstance(exc, (IntegrityError, RetryRequest)):
+    if isinstance(exc, RetryRequest):
+        return True
+    if isinstance(exc, IntegrityError) and any(
+            race in str(exc.orig) for race in _SQLITE_RACES):
         return True
     if isinstance(exc, DBAPIError):
         state = getattr(exc.orig, 'sqlstate', None)

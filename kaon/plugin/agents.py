@@ -27,9 +27,14 @@ def require_admin(ctx: Context, action: str) -> None:
         raise exc.PolicyNotAuthorized(action=f'rule:{action}_agent')
 
 
+def utc_now() -> datetime.datetime:
+    """Heartbeats keep sub-second precision: liveness is a comparison."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def is_alive(heartbeat: datetime.datetime,
              now: datetime.datetime | None = None) -> bool:
-    now = now or common.utcnow()
+    now = now or utc_now()
     return (now - heartbeat).total_seconds() <= CONF.agent_down_time
 
 
@@ -51,7 +56,7 @@ def to_dict(row: Any) -> dict[str, Any]:
 
 def report_state(conn: Connection, state: dict[str, Any]) -> str:
     """Upsert the agent row; say whether it is 'new', 'alive' or 'revived'."""
-    now = common.utcnow()
+    now = utc_now()
     configurations = state.get('configurations') or {}
     values = {
         'binary': state['binary'], 'topic': state['topic'],
@@ -67,10 +72,10 @@ def report_state(conn: Connection, state: dict[str, Any]) -> str:
         agents.c.agent_type == state['agent_type'],
         agents.c.host == state['host']).with_for_update()).first()
     if row is None:
-        conn.execute(insert(agents).values(
-            id=common.new_id(), agent_type=state['agent_type'],
+        conn.execute(insert(agents).values(dict(
+            values, id=common.new_id(), agent_type=state['agent_type'],
             host=state['host'], admin_state_up=CONF.enable_new_agents,
-            created_at=now, started_at=now, description='', **values))
+            created_at=now, started_at=now, description='')))
         return 'new'
     conn.execute(update(agents).where(agents.c.id == row.id).values(**values))
     return 'alive' if is_alive(row.heartbeat_timestamp, now) else 'revived'

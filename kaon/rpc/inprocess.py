@@ -63,10 +63,15 @@ class _Listener(impl_fake.FakeListener):
                     deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return None
-                # Bounded wait so that stop() is noticed even if nobody
-                # notifies; deliveries notify at once.
-                exchange.arrived.wait(min(left or 1.0, 1.0))
+                exchange.arrived.wait(left)
         return None
+
+    def stop(self) -> None:
+        super().stop()
+        exchange = self._exchange_manager.get_exchange(
+            self._targets[0].exchange)
+        with exchange.arrived:
+            exchange.arrived.notify_all()
 
 
 class InProcessDriver(impl_fake.FakeDriver):

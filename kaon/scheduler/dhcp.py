@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.db.models import agents, network_dhcp_agents as bindings, subnets
-from kaon.plugin import common
-from kaon.plugin.agents import DHCP_AGENT_TYPE, hosted_network_counts
+from kaon.plugin.agents import (DHCP_AGENT_TYPE, hosted_network_counts,
+                                utc_now)
 
 
 class NetworkHostedByDHCPAgent(exc.Conflict):
@@ -36,7 +36,7 @@ class InvalidDHCPAgent(exc.NotFound):
 
 
 def _alive_since() -> datetime.datetime:
-    return common.utcnow() - datetime.timedelta(seconds=CONF.agent_down_time)
+    return utc_now() - datetime.timedelta(seconds=CONF.agent_down_time)
 
 
 def hosting_agents(conn: Connection, network_id: str) -> list[Any]:
@@ -163,7 +163,7 @@ def remove_networks_from_down_agents(conn: Connection) -> list[str]:
     Returns the networks that lost an agent; the caller notifies the agents
     that were newly scheduled (hosting_agents tells which).
     """
-    cutoff = common.utcnow() - datetime.timedelta(
+    cutoff = utc_now() - datetime.timedelta(
         seconds=2 * CONF.agent_down_time)
     dead = select(agents.c.id).where(agents.c.heartbeat_timestamp < cutoff)
     networks = list(conn.execute(select(bindings.c.network_id).distinct()

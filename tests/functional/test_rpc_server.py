@@ -1,0 +1,189 @@
+"""The server's RPC side over the real kaon:// transport: what an agent sees.
+
+A real oslo.messaging consumer on `dhcp_agent.<host>` stands where the DHCP
+agent would, recording the casts; the calls go through the same clients the
+agent uses.  The plugin runs on a real SQLite file.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import oslo_messaging
+import pytest
+
+from kaon import conf
+from kaon.conf import CONF
+from kaon.context import Context
+from kaon.db import migrate
+from kaon.db.engine import Database
+from kaon.plugin.core import Plugin
+from kaon.plugin.query import ListQuery
+from kaon.rpc import common
+from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
+from kaon.rpc.service import ServerRpc
+
+ADMIN = Context.admin()
+CASTS = ('network_create_end', 'network_update_end', 'network_delete_end',
+         'subnet_create_end', 'subnet_update_end', 'subnet_delete_end',
+         'port_create_end', 'port_update_end', 'port_delete_end',
+         'agent_updated')
+
+
+class Recorder:
+    """Records every cast it receives, as (method, payload)."""
+    target = oslo_messaging.Target(version='1.0')
+
+    def __init__(self) -> None:
+        self.casts: list[tuple[str, dict]] = []
+        self.arrived = threading.Condition()
+        for method in CASTS:
+            setattr(self, method, self._recorder(method))
+
+    def _recorder(self, method):
+        def record(context, payload):
+            with self.arrived:
+                self.casts.append((method, payload))
+                self.arrived.notify_all()
+        return record
+
+    def wait_for(self, method, timeout=5.0):
+        with self.arrived:
+            ok = self.arrived.wait_for(
+                lambda: any(m == method for m, _ in self.casts), timeout)
+        assert ok, f'no {method} cast; got {[m for m, _ in self.casts]}'
+        return [p for m, p in self.casts if m == method]
+
+    def methods(self):
+        return [m for m, _ in self.casts]
+
+
+@pytest.fixture
+def stack(tmp_path):
+    conf.load()
+    db = Database(f'sqlite:///{tmp_path}/kaon.sqlite')
+    migrate.upgrade(db.engine)
+    plugin = Plugin(db)
+    rpc = ServerRpc(plugin).start()
+    host = f'kt-{uuid.uuid4().hex[:8]}'
+    recorder = Recorder()
+    consumer = common.server(common.DHCP_AGENT, host, [recorder])
+    consumer.start()
+    state = {'binary': 'kaon-dhcp-agent', 'host': host, 'topic': 'dhcp_agent',
+             'agent_type': 'DHCP agent', 'availability_zone': 'nova',
+             'configurations': {'networks': 0}, 'start_flag': True}
+    yield plugin, rpc, recorder, host, state
+    consumer.stop()
+    consumer.wait()
+    rpc.stop()
+    db.dispose()
+    CONF.clear_override('agent_down_time')
+
+
+def network_with_subnet(plugin, cidr='10.61.0.0/24'):
+    net = plugin.create('network', ADMIN, [{'name': 'n', 'project_id': 'p',
+                                            'admin_state_up': True,
+                                            'mtu': 1500}])[0]
+    subnet = plugin.create('subnet', ADMIN, [{
+        'network_id': net['id'], 'project_id': 'p', 'ip_version': 4,
+        'cidr': cidr, 'enable_dhcp': True}])[0]
+    return net, subnet
+
+
+def new_port(plugin, net, **extra):
+    body = {'network_id': net['id'], 'project_id': 'p', 'device_owner': '',
+            'device_id': 'vm', **extra}
+    return plugin.create('port', ADMIN, [body])[0]
+
+
+def test_report_state_says_new_alive_then_revived(stack):
+    plugin, _, _, host, state = stack
+    reports = PluginReportStateAPI()
+    assert reports.report_state(state) == 'new'
+    assert reports.report_state(dict(state, start_flag=False)) == 'alive'
+    CONF.set_override('agent_down_time', 1)
+    time.sleep(2.1)
+    assert reports.report_state(state) == 'revived'
+    agents = plugin.list('agent', ADMIN, ListQuery(filters={'host': [host]}))
+    assert agents[0]['alive'] and agents[0]['agent_type'] == 'DHCP agent'
+
+
+def test_subnet_create_schedules_then_port_events_reach_the_agent(stack):
+    plugin, rpc, recorder, _, state = stack
+    PluginReportStateAPI().report_state(state)
+    net = plugin.create('network', ADMIN, [{'name': 'n', 'project_id': 'p',
+                                            'admin_state_up': True,
+                                            'mtu': 1500}])[0]
+    rpc.notifier.wait_idle()
+    assert recorder.casts == []   # nothing on network create
+    net, subnet = net, plugin.create('subnet', ADMIN, [{
+        'network_id': net['id'], 'project_id': 'p', 'ip_version': 4,
+        'cidr': '10.62.0.0/24', 'enable_dhcp': True}])[0]
+    created = recorder.wait_for('network_create_end')
+    assert created == [{'network': {'id': net['id']}, 'priority': 0}]
+    sub_cast = recorder.wait_for('subnet_create_end')[0]
+    assert sub_cast['subnet']['id'] == subnet['id']
+    assert sub_cast['subnet']['network']['id'] == net['id']
+    assert sub_cast['priority'] == 3
+
+    port = new_port(plugin, net)
+    port_cast = recorder.wait_for('port_create_end')[0]
+    assert port_cast['port']['mac_address'] == port['mac_address']
+    assert port_cast['port']['network']['id'] == net['id']
+    assert port_cast['priority'] == 5    # the only agent answers first
+
+    plugin.update('port', ADMIN, port['id'], {'name': 'renamed'})
+    rpc.notifier.wait_idle()
+    assert 'port_update_end' not in recorder.methods()
+    plugin.update('port', ADMIN, port['id'], {
+        'fixed_ips': [{'ip_address': '10.62.0.99'}]})
+    updated = recorder.wait_for('port_update_end')[0]['port']
+    assert updated['fixed_ips'][0]['ip_address'] == '10.62.0.99'
+
+    plugin.delete('port', ADMIN, port['id'])
+    deleted = recorder.wait_for('port_delete_end')[0]
+    assert deleted['port_id'] == port['id']
+    assert deleted['network_id'] == net['id']
+    assert deleted['fixed_ips'][0]['ip_address'] == '10.62.0.99'
+
+    plugin.delete('network', ADMIN, net['id'])
+    assert recorder.wait_for('network_delete_end')[0]['network_id'] == \
+        net['id']
+
+
+def test_dhcp_port_rpc_and_readiness(stack):
+    plugin, _, _, host, state = stack
+    PluginReportStateAPI().report_state(state)
+    net, subnet = network_with_subnet(plugin, '10.63.0.0/24')
+    api = DhcpPluginApi(host)
+    infos = api.get_active_networks_info()
+    assert [n['id'] for n in infos] == [net['id']]   # auto-scheduled
+    device_id = f'dhcp-kt-{net["id"]}'
+    dhcp_port = api.create_dhcp_port({'port': {
+        'network_id': net['id'], 'device_id': device_id, 'name': '',
+        'fixed_ips': [{'subnet_id': subnet['id']}], 'admin_state_up': True,
+        'project_id': 'p'}})
+    assert dhcp_port['device_owner'] == 'network:dhcp'
+    assert dhcp_port['binding:host_id'] == host
+    vm_port = new_port(plugin, net)
+    info = api.get_network_info(net['id'])
+    assert {p['id'] for p in info['ports']} == {dhcp_port['id'], vm_port['id']}
+    assert [s['id'] for s in info['subnets']] == [subnet['id']]
+    api.dhcp_ready_on_ports([vm_port['id']])
+    assert plugin.get('port', ADMIN, vm_port['id'])['status'] == 'ACTIVE'
+    api.release_dhcp_port(net['id'], device_id)
+    remaining = plugin.list('port', ADMIN, ListQuery(
+        filters={'network_id': [net['id']]}))
+    assert [p['id'] for p in remaining] == [vm_port['id']]
+
+
+def test_a_dead_agent_gets_no_networks_and_a_down_agent_no_casts(stack):
+    plugin, rpc, recorder, host, state = stack
+    PluginReportStateAPI().report_state(state)
+    CONF.set_override('agent_down_time', 1)
+    time.sleep(2.1)
+    net, _ = network_with_subnet(plugin, '10.64.0.0/24')
+    rpc.notifier.wait_idle()
+    assert recorder.casts == []
+    assert DhcpPluginApi(host).get_active_networks_info() == []
