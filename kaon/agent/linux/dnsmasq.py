@@ -15,7 +15,9 @@ relies on (checked with busybox udhcpc, static ranges):
 
 So: add or change = write the port's files; remove = rewrite the host file
 to `ignore` now, `dhcp_release` the lease, and delete the files + SIGHUP
-later, at most one SIGHUP per network per `bulk_reload_interval`.
+later, at most one SIGHUP per network per `bulk_reload_interval`.  (Where
+dnsmasq 2.90 would crash on that SIGHUP, the reload is a restart: see
+_Reloads.)
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from typing import Any
 from kaon.agent.linux import device_manager as dm
 from kaon.agent.linux import dnsmasq_files as files
 from kaon.agent.linux.dhcp import DhcpDriver, Network, Port
-from kaon.agent.linux.process import ProcessManager
+from kaon.agent.linux.process import ProcessError, ProcessManager
 
 LOG = logging.getLogger(__name__)
 
@@ -39,18 +41,27 @@ SERVICE = 'dnsmasq'
 KINDS = ('host', 'addn_hosts', 'opts')
 SUBNET_OPTS = 'subnets'         # opts/subnets: the subnet-level options
 
-# SIGHUPs sent per network (never reset): lets tests prove a change was
-# served through inotify alone.
+# SIGHUPs and reload-restarts per network (never reset): let tests prove a
+# change was served through inotify alone.
 SIGHUPS: collections.Counter[str] = collections.Counter()
+RESTARTS: collections.Counter[str] = collections.Counter()
+SET_TAG = ',set:'
 
 
 class _Reloads:
     """Per network: removed ports' files awaiting deletion and the one
-    coalesced SIGHUP that follows.  Module-level (see _reloads) because the
+    coalesced reload that follows.  Module-level (see _reloads) because the
     agent may build a new driver object for every call, as Neutron does.
 
     `lock` also serialises every file write of the network, so a port
     re-added while its deletion is pending cannot lose its fresh files.
+
+    The reload is a SIGHUP, except when dnsmasq may hold a host entry with
+    a `set:` tag (ports with extra DHCP options): dnsmasq 2.90 links such
+    an entry's tag into a list of stack variables when it serves the host,
+    and a later SIGHUP frees that list and crashes (SIGSEGV/SIGABRT).  Then
+    the reload restarts dnsmasq with the same command line instead: it
+    reads the same files, and the lease file keeps the leases.
     """
 
     def __init__(self, network_id: str, conf_dir: str, pm: ProcessManager,
@@ -61,18 +72,21 @@ class _Reloads:
         self.interval = interval
         self.lock = threading.RLock()
         self.pending: set[str] = set()
-        self.last_hup = float('-inf')
+        self.tagged: set[str] = set()   # ports whose host file has set:
+        self.tainted = False            # dnsmasq may hold a set: entry
+        self.last_reload = float('-inf')
         self.timer: threading.Timer | None = None
         self.closed = False
 
     def schedule(self, port_ids: set[str] = frozenset()) -> None:
-        """Queue deletions and a SIGHUP; the first one in a quiet period is
-        sent at once, later ones wait for `interval` and go together."""
+        """Queue deletions and a reload; the first one in a quiet period
+        goes at once, later ones wait for `interval` and go together."""
         with self.lock:
             self.pending |= port_ids
             if self.timer is not None or self.closed:
                 return
-            delay = max(0.0, self.last_hup + self.interval - time.monotonic())
+            delay = max(0.0, self.last_reload + self.interval -
+                        time.monotonic())
             self.timer = threading.Timer(delay, self.flush)
             self.timer.daemon = True
             self.timer.start()
@@ -83,12 +97,22 @@ class _Reloads:
             if self.closed:
                 return
             for port_id in sorted(self.pending):
+                self.tagged.discard(port_id)
                 for kind in KINDS:
                     files.remove(os.path.join(self.conf_dir, kind, port_id))
             self.pending.clear()
-            self.last_hup = time.monotonic()
-            if self.pm.signal(signal.SIGHUP):
-                SIGHUPS[self.network_id] += 1
+            self.last_reload = time.monotonic()
+            if not self.tainted:
+                if self.pm.signal(signal.SIGHUP):
+                    SIGHUPS[self.network_id] += 1
+                return
+            try:
+                if self.pm.restart():
+                    RESTARTS[self.network_id] += 1
+                    self.tainted = bool(self.tagged)
+            except ProcessError:        # the process monitor respawns it
+                LOG.exception('Restarting dnsmasq for %s failed',
+                              self.network_id)
 
     def close(self) -> None:
         with self.lock:
@@ -120,7 +144,8 @@ class Dnsmasq(DhcpDriver):
     @property
     def interface_name(self) -> str | None:
         if self._interface is None:
-            self._interface = files.read(self.path('interface')) or None
+            name = files.read(self.path('interface')).strip()
+            self._interface = name or None
         return self._interface
 
     def process_manager(self) -> ProcessManager:
@@ -176,7 +201,10 @@ class Dnsmasq(DhcpDriver):
             LOG.info('Adopted dnsmasq pid %s for %s', pm.pid, self.network_id)
         else:
             self._write_init_leases()
-            pm.spawn()
+            state = self._reloads()
+            with state.lock:
+                pm.spawn()
+                state.tainted = bool(state.tagged)
         if self.process_monitor is not None:
             self.process_monitor.register(self.network_id, SERVICE, pm)
 
@@ -209,11 +237,11 @@ class Dnsmasq(DhcpDriver):
         """Write these ports' files: O(ports given), not O(network)."""
         subnets = files.dhcp_subnets(self.network)
         state = self._reloads()
-        needs_hup = False
+        needs_reload = False
         for port in ports:
             if port.get('network_id', self.network_id) == self.network_id:
-                needs_hup |= self._write_port(state, port, subnets)
-        if needs_hup:
+                needs_reload |= self._write_port(state, port, subnets)
+        if needs_reload:
             state.schedule()
 
     def remove_ports(self, ports: list[Port]) -> None:
@@ -224,43 +252,56 @@ class Dnsmasq(DhcpDriver):
 
     def _write_port(self, state: _Reloads, port: Port,
                     subnets: dict[str, dict]) -> bool:
-        """Write one port's three files; True if dnsmasq needs a SIGHUP.
+        """Write one port's three files; True if dnsmasq needs a reload.
 
         A new file needs none.  A changed file does: dnsmasq only adds the
         new records, the old ones (an old IP, a dropped option) stay in
-        memory until SIGHUP.  A changed IP is also released at once, else
+        memory until reloaded.  A changed IP is also released at once, else
         the old lease keeps that IP from the port that gets it next.
         """
         wanted = files.port_files(port, subnets, self.conf.dns_domain)
-        needs_hup = False
+        needs_reload = False
         with state.lock:
             state.pending.discard(port['id'])
             old_host = files.read(self.path('host', port['id']))
+            self._track_tags(state, port['id'], old_host, wanted['host'])
             for kind in KINDS:
                 before = files.sync(self.path(kind, port['id']), wanted[kind])
-                needs_hup |= bool(before) and before != wanted[kind]
+                needs_reload |= bool(before) and before != wanted[kind]
             gone = files.host_pairs(old_host) - files.host_pairs(
                 wanted['host'])
             self._release(gone)
-        return needs_hup
+        return needs_reload
 
     def _stop_serving(self, state: _Reloads, port: Port) -> bool:
-        """`<mac>,ignore` now (no SIGHUP needed), release the lease; the
-        files are deleted with the next SIGHUP.  False if never served."""
+        """`<mac>,ignore` now (no reload needed), release the lease; the
+        files are deleted with the next reload.  False if never served."""
         port_id = port['id']
         with state.lock:
             paths = [self.path(kind, port_id) for kind in KINDS]
             if not any(os.path.exists(p) for p in paths):
                 return False
             old = files.read(paths[0])
-            macs = {m for m, _ in files.host_pairs(old)}
-            macs |= files.host_macs(old)
+            self._track_tags(state, port_id, old, '')
+            macs = files.host_macs(old)
             if port.get('mac_address'):
                 macs.add(port['mac_address'])
             files.sync(paths[0], ''.join(f'{m},ignore\n' for m in
                                          sorted(macs)))
             self._release(files.host_pairs(old))
         return True
+
+    @staticmethod
+    def _track_tags(state: _Reloads, port_id: str, old: str,
+                    new: str) -> None:
+        """Note host entries with set: (see _Reloads): the old one may be
+        in dnsmasq's memory, the new one will be."""
+        if SET_TAG in new:
+            state.tagged.add(port_id)
+        else:
+            state.tagged.discard(port_id)
+        if SET_TAG in old or SET_TAG in new:
+            state.tainted = True
 
     def _release(self, pairs: set[tuple[str, str]]) -> None:
         for mac, ip in sorted(pairs):
@@ -281,17 +322,18 @@ class Dnsmasq(DhcpDriver):
             self.remove_ports([{'id': i} for i in sorted(stale)])
         else:
             for port_id in stale:
+                state.tagged.discard(port_id)
                 for kind in KINDS:
                     files.remove(self.path(kind, port_id))
-        needs_hup = False
+        needs_reload = False
         subnets = files.dhcp_subnets(self.network)
         for port in ports:
-            needs_hup |= self._write_port(state, port, subnets)
+            needs_reload |= self._write_port(state, port, subnets)
         opts = files.subnet_opts(self.network, self.conf.dns_domain)
         with state.lock:
             before = files.sync(self.path('opts', SUBNET_OPTS), opts)
-        needs_hup |= before is not None and before != opts
-        if running and needs_hup:
+        needs_reload |= before is not None and before != opts
+        if running and needs_reload:
             state.schedule()
 
     def _write_init_leases(self) -> None:

@@ -29,6 +29,9 @@ LOG = logging.getLogger(__name__)
 # Children spawned by this process, by pid: polled to reap them.
 _children: dict[int, subprocess.Popen] = {}
 _children_lock = threading.Lock()
+# One lock per pid file, shared by every ProcessManager of that process:
+# a restart (stop + start) must not race a respawn by the monitor.
+_pid_file_locks: dict[str, threading.RLock] = {}
 
 
 class ProcessError(RuntimeError):
@@ -67,6 +70,9 @@ class ProcessManager:
         self.namespace = namespace
         self.service = service
         self.start_timeout = start_timeout
+        with _children_lock:
+            self.lock = _pid_file_locks.setdefault(pid_file,
+                                                   threading.RLock())
 
     @property
     def pid(self) -> int | None:
@@ -79,8 +85,9 @@ class ProcessManager:
     def cmdline(self) -> list[str]:
         """The running process's argv ([] unless it is ours and alive)."""
         pid = self.pid
-        if pid is None:
-            return []
+        return [] if pid is None else self._argv_if_ours(pid)
+
+    def _argv_if_ours(self, pid: int) -> list[str]:
         argv = read_cmdline(pid)
         if not argv or os.path.basename(argv[0]) != self.service:
             return []
@@ -94,32 +101,46 @@ class ProcessManager:
 
     def enable(self) -> None:
         """Start the process unless it already runs."""
-        if not self.active:
-            self.spawn()
+        with self.lock:
+            if not self.active:
+                self.spawn()
 
-    def spawn(self) -> int:
-        """Start the process and wait until it wrote its pid file.
+    def spawn(self, argv: list[str] | None = None) -> int:
+        """Start the process (`argv`, or the callback's command) and wait
+        until it wrote its pid file.
 
         The pid file is written only after the process has bound its
         sockets, so once it names the child, the process is serving.
         """
-        cmd = self.cmd_callback(self.pid_file)
+        cmd = argv or self.cmd_callback(self.pid_file)
         if self.namespace:
             cmd = ['ip', 'netns', 'exec', self.namespace] + cmd
-        try:
-            os.unlink(self.pid_file)
-        except FileNotFoundError:
-            pass
-        with tempfile.TemporaryFile() as errors:
-            child = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=errors, close_fds=True, start_new_session=True)
-            with _children_lock:
-                _children[child.pid] = child
-            self._wait_started(child, errors)
+        with self.lock:
+            try:
+                os.unlink(self.pid_file)
+            except FileNotFoundError:
+                pass
+            with tempfile.TemporaryFile() as errors:
+                child = subprocess.Popen(
+                    cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=errors, close_fds=True, start_new_session=True)
+                with _children_lock:
+                    _children[child.pid] = child
+                self._wait_started(child, errors)
         LOG.info('Started %s for %s, pid %s', self.service, self.uuid,
                  child.pid)
         return child.pid
+
+    def restart(self) -> bool:
+        """Stop and start again with the very same command line; False
+        (and nothing done) if the process is not running."""
+        with self.lock:
+            argv = self.cmdline()
+            if not argv:
+                return False
+            self.disable()
+            self.spawn(argv)
+            return True
 
     def _wait_started(self, child: subprocess.Popen, errors: Any) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -140,7 +161,10 @@ class ProcessManager:
     def signal(self, signum: int) -> bool:
         """Send `signum` to the process if it is ours and alive."""
         pid = self.pid
-        if pid is None or not self.active:
+        return pid is not None and self._kill(pid, signum)
+
+    def _kill(self, pid: int, signum: int) -> bool:
+        if not self._argv_if_ours(pid):
             return False
         try:
             os.kill(pid, signum)
@@ -153,31 +177,49 @@ class ProcessManager:
         return self.signal(signal.SIGHUP)
 
     def disable(self, timeout: float = 5.0) -> None:
-        """SIGTERM, then SIGKILL if it is still there after `timeout`."""
+        """SIGTERM, then SIGKILL if it is still there after `timeout`.
+
+        Waits on the pid, not the pid file: dnsmasq deletes its pid file
+        as it starts shutting down, before it has exited.
+        """
+        with self.lock:
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
         pid = self.pid
-        for signum, wait in ((signal.SIGTERM, timeout),
-                             (signal.SIGKILL, timeout)):
-            if not self.signal(signum):
-                break
-            if self._wait_gone(wait):
-                break
-        else:
-            LOG.error('%s pid %s for %s survived SIGKILL', self.service,
-                      pid, self.uuid)
         if pid is not None:
-            _reap(pid)
+            for signum in (signal.SIGTERM, signal.SIGKILL):
+                if not self._kill(pid, signum) or _wait_gone(pid, timeout):
+                    break
+            else:
+                LOG.error('%s pid %s for %s survived SIGKILL', self.service,
+                          pid, self.uuid)
         try:
             os.unlink(self.pid_file)
         except FileNotFoundError:
             pass
 
-    def _wait_gone(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.active:
-                return True
-            time.sleep(0.01)
-        return not self.active
+
+def pid_alive(pid: int) -> bool:
+    """Running (not gone, not a zombie); reaps it first if it is ours."""
+    _reap(pid)
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            stat = f.read()
+    except OSError:
+        return False
+    # The state follows the command name, which is in parentheses and may
+    # itself contain spaces or parentheses.
+    return stat.rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.01)
+    return not pid_alive(pid)
 
 
 RespawnCallback = Callable[[str, str], None]
@@ -244,15 +286,22 @@ class ProcessMonitor:
         """One pass: respawn every registered process that is not alive."""
         with self._lock:
             for (uuid, service), process in list(self._processes.items()):
-                if process.active:
-                    continue
-                LOG.error('%s for %s died; respawning', service, uuid)
-                try:
-                    process.spawn()
-                except ProcessError:
-                    LOG.exception('Respawning %s for %s failed', service,
-                                  uuid)
-                    continue
-                self.respawns += 1
-                if self.respawn_callback is not None:
-                    self.respawn_callback(uuid, service)
+                if self._respawn_if_dead(process):
+                    self.respawns += 1
+                    if self.respawn_callback is not None:
+                        self.respawn_callback(uuid, service)
+
+    @staticmethod
+    def _respawn_if_dead(process: ProcessManager) -> bool:
+        with process.lock:
+            if process.active:
+                return False
+            LOG.error('%s for %s died; respawning', process.service,
+                      process.uuid)
+            try:
+                process.spawn()
+            except ProcessError:
+                LOG.exception('Respawning %s for %s failed', process.service,
+                              process.uuid)
+                return False
+            return True
