@@ -237,22 +237,33 @@ class Dnsmasq(DhcpDriver):
         """Write these ports' files: O(ports given), not O(network)."""
         subnets = files.dhcp_subnets(self.network)
         state = self._reloads()
-        needs_reload = False
+        needs_reload, released = False, set()
         for port in ports:
             if port.get('network_id', self.network_id) == self.network_id:
-                needs_reload |= self._write_port(state, port, subnets)
+                reload, gone = self._write_port(state, port, subnets)
+                needs_reload |= reload
+                released |= gone
+        self._release(released)
         if needs_reload:
             state.schedule()
 
     def remove_ports(self, ports: list[Port]) -> None:
         state = self._reloads()
-        removed = {p['id'] for p in ports if self._stop_serving(state, p)}
+        removed, released = set(), set()
+        for port in ports:
+            gone = self._stop_serving(state, port)
+            if gone is not None:
+                removed.add(port['id'])
+                released |= gone
+        self._release(released)
         if removed:
             state.schedule(removed)
 
     def _write_port(self, state: _Reloads, port: Port,
-                    subnets: dict[str, dict]) -> bool:
-        """Write one port's three files; True if dnsmasq needs a reload.
+                    subnets: dict[str, dict]
+                    ) -> tuple[bool, set[tuple[str, str]]]:
+        """Write one port's three files.  Returns whether dnsmasq needs a
+        reload, and the (mac, ip) leases to release.
 
         A new file needs none.  A changed file does: dnsmasq only adds the
         new records, the old ones (an old IP, a dropped option) stay in
@@ -268,19 +279,19 @@ class Dnsmasq(DhcpDriver):
             for kind in KINDS:
                 before = files.sync(self.path(kind, port['id']), wanted[kind])
                 needs_reload |= bool(before) and before != wanted[kind]
-            gone = files.host_pairs(old_host) - files.host_pairs(
-                wanted['host'])
-            self._release(gone)
-        return needs_reload
+        gone = files.host_pairs(old_host) - files.host_pairs(wanted['host'])
+        return needs_reload, gone
 
-    def _stop_serving(self, state: _Reloads, port: Port) -> bool:
-        """`<mac>,ignore` now (no reload needed), release the lease; the
-        files are deleted with the next reload.  False if never served."""
+    def _stop_serving(self, state: _Reloads,
+                      port: Port) -> set[tuple[str, str]] | None:
+        """`<mac>,ignore` now (no reload needed); the files are deleted
+        with the next reload.  Returns the (mac, ip) leases to release,
+        None if the port was never served."""
         port_id = port['id']
         with state.lock:
             paths = [self.path(kind, port_id) for kind in KINDS]
             if not any(os.path.exists(p) for p in paths):
-                return False
+                return None
             old = files.read(paths[0])
             self._track_tags(state, port_id, old, '')
             macs = files.host_macs(old)
@@ -288,8 +299,7 @@ class Dnsmasq(DhcpDriver):
                 macs.add(port['mac_address'])
             files.sync(paths[0], ''.join(f'{m},ignore\n' for m in
                                          sorted(macs)))
-            self._release(files.host_pairs(old))
-        return True
+        return files.host_pairs(old)
 
     @staticmethod
     def _track_tags(state: _Reloads, port_id: str, old: str,
@@ -304,8 +314,8 @@ class Dnsmasq(DhcpDriver):
             state.tainted = True
 
     def _release(self, pairs: set[tuple[str, str]]) -> None:
-        for mac, ip in sorted(pairs):
-            files.dhcp_release(self.namespace, self.interface_name, ip, mac)
+        if pairs:
+            files.dhcp_release(self.namespace, self.interface_name, pairs)
 
     # -- whole network ---------------------------------------------------
     def _reconcile(self, running: bool) -> None:
@@ -325,10 +335,14 @@ class Dnsmasq(DhcpDriver):
                 state.tagged.discard(port_id)
                 for kind in KINDS:
                     files.remove(self.path(kind, port_id))
-        needs_reload = False
+        needs_reload, released = False, set()
         subnets = files.dhcp_subnets(self.network)
         for port in ports:
-            needs_reload |= self._write_port(state, port, subnets)
+            reload, gone = self._write_port(state, port, subnets)
+            needs_reload |= reload
+            released |= gone
+        if running:
+            self._release(released)
         opts = files.subnet_opts(self.network, self.conf.dns_domain)
         with state.lock:
             before = files.sync(self.path('opts', SUBNET_OPTS), opts)

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import subprocess
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 LOG = logging.getLogger(__name__)
 
@@ -309,25 +309,28 @@ def command_line(conf: Any, network: dict, conf_dir: str, pid_file: str,
     return cmd
 
 
-def dhcp_release(namespace: str, interface: str | None, ip: str,
-                 mac: str) -> None:
-    """Drop the lease of (mac, ip) in the namespace's dnsmasq now.
+def dhcp_release(namespace: str, interface: str | None,
+                 pairs: Iterable[tuple[str, str]]) -> None:
+    """Drop the leases of these (mac, ip) in the namespace's dnsmasq now.
 
     dhcp_release sends dnsmasq a DHCPRELEASE as if from the client, so the
     address is free for another MAC at once instead of at lease expiry.
-    IPv6 (dhcp_release6) would need the client's DUID and IAID; those
-    leases are left to expire.
+    One `ip netns exec` runs them all (xargs), not one per lease.  IPv6
+    (dhcp_release6) would need the client's DUID and IAID; those leases
+    are left to expire.
     """
-    if not interface or ':' in ip:
+    lines = [f'{interface} {ip} {mac}\n' for mac, ip in sorted(pairs)
+             if ':' not in ip]
+    if not interface or not lines:
         return
-    cmd = ['ip', 'netns', 'exec', namespace, 'dhcp_release', interface,
-           ip, mac]
+    cmd = ['ip', 'netns', 'exec', namespace, 'xargs', '-r', '-n', '3',
+           'dhcp_release']
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True,
-                                timeout=10)
+        result = subprocess.run(cmd, input=''.join(lines),
+                                capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
-        LOG.warning('dhcp_release %s %s failed: %s', ip, mac, err)
+        LOG.warning('dhcp_release in %s failed: %s', namespace, err)
         return
     if result.returncode != 0:
-        LOG.warning('dhcp_release %s %s: rc=%s %s', ip, mac,
+        LOG.warning('dhcp_release in %s: rc=%s %s', namespace,
                     result.returncode, result.stderr.strip())
