@@ -23,7 +23,7 @@ from kaon.agent.linux import device_manager as dm
 from kaon.agent.linux import ip_lib, process
 from kaon.agent.linux.dnsmasq import Dnsmasq
 from tests.support.dhcp_rpc import Cloud, InProcessDhcpRpc
-from tests.support.vm import VETH_PREFIX, VM_PREFIX, Vm, Vms
+from tests.support.vm import Vm, Vms
 
 NS_PREFIX = 'kt-qdhcp-'
 BRIDGE_PREFIX = 'ktbr'
