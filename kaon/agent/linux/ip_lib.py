@@ -5,31 +5,74 @@ its output: that is faster (no fork per call), and errors come back as
 errno values rather than localised text.  Every `ensure_*` call is
 idempotent, so the agent can re-run a whole setup after a crash or a resync
 without first working out what is already there.
+
+Entering a namespace: pyroute2's own way (IPRoute(netns=...), netns.create)
+forks the Python process and runs Python code in the child.  In a process
+with other threads (the agent: RPC, work queue, process monitor) that child
+can inherit a lock some other thread held at fork time and hang for ever
+(seen: an agent stuck in its first network setup).  So a netlink socket for
+a namespace is opened by the calling thread itself after setns(2), which
+moves only that thread, and the thread moves back at once; the socket stays
+in the namespace it was opened in.  Namespaces are created by `ip netns add`
+(fork+exec, no Python in the child), which also sets up /run/netns the way
+every other tool expects.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import ipaddress
 import logging
-from typing import Iterable
+import os
+import subprocess
+from typing import Iterable, Iterator
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 LOG = logging.getLogger(__name__)
 
+NETNS_RUN_DIR = '/run/netns'
+CLONE_NEWNET = 0x40000000
 # IFA_F_NODAD: an address the server allocated is unique by construction;
 # waiting ~1 s for duplicate address detection would only keep dnsmasq from
 # binding it (a "tentative" IPv6 address cannot be bound).
 IFA_F_NODAD = 0x02
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def _in_namespace(name: str) -> Iterator[None]:
+    """Run the block with this thread (only) in namespace `name`."""
+    own = os.open('/proc/thread-self/ns/net', os.O_RDONLY)
+    try:
+        target = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY)
+        try:
+            _setns(target)
+            try:
+                yield
+            finally:
+                _setns(own)
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
 
 
 def _ipr(namespace: str | None = None) -> IPRoute:
     """A netlink socket in the root namespace or inside `namespace`."""
     if namespace is None:
         return IPRoute()
-    # flags=0: never create a namespace as a side effect of a lookup.
-    return IPRoute(netns=namespace, flags=0)
+    with _in_namespace(namespace):
+        return IPRoute()        # the socket is opened here, in the namespace
 
 
 # -- namespaces ---------------------------------------------------------------
@@ -38,19 +81,16 @@ def list_namespaces() -> list[str]:
 
 
 def namespace_exists(name: str) -> bool:
-    return name in netns.listnetns()
+    return os.path.exists(os.path.join(NETNS_RUN_DIR, name))
 
 
 def ensure_namespace(name: str) -> None:
     """Create the namespace (with lo up) unless it exists."""
     if not namespace_exists(name):
-        try:
-            netns.create(name)
-        except FileExistsError:
-            pass            # created concurrently: that is what we wanted
-        except OSError as err:
-            if err.errno != errno.EEXIST:
-                raise
+        result = subprocess.run(['ip', 'netns', 'add', name],
+                                capture_output=True, text=True, timeout=30)
+        if result.returncode != 0 and not namespace_exists(name):
+            raise OSError(f'ip netns add {name}: {result.stderr.strip()}')
     set_lo_up(name)
 
 
@@ -58,7 +98,7 @@ def delete_namespace(name: str) -> None:
     """Remove the namespace; devices still inside it go with it."""
     if namespace_exists(name):
         try:
-            netns.remove(name)
+            netns.remove(name)      # umount + unlink, no fork
         except OSError as err:
             if err.errno != errno.ENOENT:
                 raise
