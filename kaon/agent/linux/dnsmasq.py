@@ -200,11 +200,13 @@ class Dnsmasq(DhcpDriver):
         if running:
             LOG.info('Adopted dnsmasq pid %s for %s', pm.pid, self.network_id)
         else:
-            self._write_init_leases()
             state = self._reloads()
-            with state.lock:
-                pm.spawn()
-                state.tainted = bool(state.tagged)
+            # Under the process lock: the monitor may be respawning it.
+            with state.lock, pm.lock:
+                if not pm.active:
+                    self._write_init_leases()
+                    pm.spawn()
+                    state.tainted = bool(state.tagged)
         if self.process_monitor is not None:
             self.process_monitor.register(self.network_id, SERVICE, pm)
 
