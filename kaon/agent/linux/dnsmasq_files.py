@@ -281,7 +281,21 @@ def _dhcp_range(subnet: dict, lease: str) -> str | None:
 
 def command_line(conf: Any, network: dict, conf_dir: str, pid_file: str,
                  interface: str) -> list[str]:
-    """dnsmasq's argv for one network (see the README of the agent)."""
+    """dnsmasq's argv for one network: Neutron's, with these choices.
+
+    --keep-in-foreground: dnsmasq stays the agent's child, to be reaped
+    (see process.py).  --bind-dynamic (Neutron's today) rather than
+    --bind-interfaces: it follows address changes of the interface and does
+    not fail on a still-tentative IPv6 link-local address.
+    --dhcp-authoritative: dnsmasq is the only server of the network (or one
+    of HA peers with the same files), so it answers a client whose lease it
+    does not know (NAK for a wrong address, e.g. after an IP change)
+    instead of staying silent until the client gives up.  DNS stays on
+    (VMs resolve each other's host-* names) but gets no upstream unless
+    dnsmasq_dns_servers is set; --strict-order only matters then.
+    --conf-file=/dev/null keeps any system dnsmasq.conf out.  The lease
+    maximum counts whole CIDRs, not pools: fixed IPs may lie outside them.
+    """
     duration = conf.dhcp_lease_duration
     lease = 'infinite' if duration == -1 else f'{duration}s'
     cmd = ['dnsmasq', '--no-hosts', '--no-resolv', '--keep-in-foreground',
