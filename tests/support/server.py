@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,8 +28,14 @@ class KaonServer:
 
     def __init__(self, db_url: str | None = None, workers: int = 1,
                  options: dict[str, Any] | None = None,
-                 quotas: dict[str, int] | None = None) -> None:
-        self.state = tempfile.mkdtemp(prefix='kaon-test-')
+                 quotas: dict[str, int] | None = None,
+                 server_args: tuple[str, ...] = ()) -> None:
+        # The prefix marks dnsmasq processes of tests (their command lines
+        # hold the state path) for clean-up; dnsmasq runs as nobody and
+        # must be able to read its files under the state path.
+        self.state = tempfile.mkdtemp(prefix='kt-state-')
+        os.chmod(self.state, 0o755)
+        self.server_args = server_args
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         self.config = os.path.join(self.state, 'kaon.conf')
@@ -56,7 +63,8 @@ class KaonServer:
         log = open(self.log_path, 'w')
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'kaon.cli.main', '--config-file',
-             self.config, 'server'], stdout=log, stderr=subprocess.STDOUT)
+             self.config, 'server', *self.server_args], stdout=log,
+            stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -86,3 +94,7 @@ class KaonServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+        self.remove_state()
+
+    def remove_state(self) -> None:
+        shutil.rmtree(self.state, ignore_errors=True)

@@ -1,0 +1,165 @@
+"""The whole DHCP path, embedded: API -> plugin -> RPC -> agent -> dnsmasq -> VM.
+
+One `kaon server --dhcp-agent` process (SQLite, in-process kaon:// RPC)
+serves the API and runs the DHCP agent; every change goes through the REST
+API, and a VM (a namespace with a veth in the network's bridge, the port's
+MAC) asks busybox udhcpc for its address.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup
+from tests.support.server import KaonServer
+from tests.support.vm import Vm, Vms
+
+pytestmark = pytest.mark.slow
+
+
+class Api:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+
+    def post(self, resource: str, **body: Any) -> dict:
+        resp = self.http.post(f'{self.url}/v2.0/{resource}s',
+                              json={resource: body})
+        assert resp.status_code == 201, resp.text
+        return resp.json()[resource]
+
+    def put(self, resource: str, item_id: str, **body: Any) -> dict:
+        resp = self.http.put(f'{self.url}/v2.0/{resource}s/{item_id}',
+                             json={resource: body})
+        assert resp.status_code == 200, resp.text
+        return resp.json()[resource]
+
+    def delete(self, resource: str, item_id: str) -> None:
+        resp = self.http.delete(f'{self.url}/v2.0/{resource}s/{item_id}')
+        assert resp.status_code == 204, resp.text
+
+    def get(self, resource: str, item_id: str) -> dict:
+        resp = self.http.get(f'{self.url}/v2.0/{resource}s/{item_id}')
+        assert resp.status_code == 200, resp.text
+        return resp.json()[resource]
+
+    def network(self, cidr: str, **subnet: Any) -> tuple[dict, dict]:
+        net = self.post('network', name=f'kt-{uuid.uuid4().hex[:6]}')
+        sub = self.post('subnet', network_id=net['id'], cidr=cidr,
+                        ip_version=4, **subnet)
+        return net, sub
+
+    def ready_port(self, network_id: str, **body: Any) -> dict:
+        """Create a port and wait until the agent reported it servable."""
+        port = self.post('port', network_id=network_id,
+                         device_owner='compute:nova', **body)
+        wait_for(lambda: self.get('port', port['id'])['status'] == 'ACTIVE',
+                 'port ACTIVE (dhcp_ready_on_ports)')
+        return port
+
+
+def wait_for(predicate, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+@pytest.fixture
+def embedded() -> Iterator[tuple[Api, KaonServer, Vms]]:
+    server = KaonServer(server_args=('--dhcp-agent',), options={
+        'host': f'kt-host-{uuid.uuid4().hex[:6]}',
+        'dhcp_namespace_prefix': NS_PREFIX, 'bridge_prefix': BRIDGE_PREFIX,
+        'dhcp_lease_duration': 600, 'bulk_reload_interval': 0.5,
+        'check_child_processes_interval': 1, 'report_interval': 2})
+    vms = Vms()
+    try:
+        server.start()
+        yield Api(server.url), server, vms
+    finally:
+        vms.destroy_all()
+        server.stop()
+        cleanup(server.state)
+        server.remove_state()
+
+
+def vm_for(vms: Vms, port: dict) -> Vm:
+    return vms(BRIDGE_PREFIX + port['network_id'][:11], port['mac_address'])
+
+
+def leased_ip(vm: Vm) -> str | None:
+    lease = vm.dhcp(tries=1)
+    return lease.ip if lease else None
+
+
+def namespaces() -> set[str]:
+    return set(os.listdir('/run/netns')) if os.path.isdir('/run/netns') \
+        else set()
+
+
+def test_vm_gets_its_port_ip_gateway_and_dns(embedded):
+    api, _, vms = embedded
+    net, sub = api.network('10.71.0.0/24', gateway_ip='10.71.0.1',
+                           dns_nameservers=['10.71.0.53', '10.71.0.54'])
+    port = api.ready_port(net['id'])
+    lease = vm_for(vms, port).dhcp()
+    assert lease is not None, 'no lease'
+    assert lease.ip == port['fixed_ips'][0]['ip_address']
+    assert lease.router == '10.71.0.1'
+    assert lease.dns == ['10.71.0.53', '10.71.0.54']
+    assert lease.lease_time == 600
+
+
+def test_deleted_port_gets_no_offer_and_changed_ip_is_served(embedded):
+    api, _, vms = embedded
+    net, _ = api.network('10.72.0.0/24')
+    gone = api.ready_port(net['id'])
+    moved = api.ready_port(net['id'])
+    gone_vm, moved_vm = vm_for(vms, gone), vm_for(vms, moved)
+    assert gone_vm.dhcp() is not None
+    api.delete('port', gone['id'])
+    time.sleep(2)           # the issue's bound: no offer within 2 s
+    assert gone_vm.dhcp(tries=2) is None
+
+    api.put('port', moved['id'], fixed_ips=[{'ip_address': '10.72.0.200'}])
+    wait_for(lambda: leased_ip(moved_vm) == '10.72.0.200',
+             'the new IP served', timeout=10)
+
+
+def test_dhcp_off_stops_dnsmasq_and_on_serves_again(embedded):
+    api, _, vms = embedded
+    net, sub = api.network('10.73.0.0/24')
+    port = api.ready_port(net['id'])
+    vm = vm_for(vms, port)
+    assert vm.dhcp() is not None
+    namespace = NS_PREFIX + net['id']
+    assert namespace in namespaces()
+    api.put('subnet', sub['id'], enable_dhcp=False)
+    wait_for(lambda: namespace not in namespaces(), 'namespace removed')
+    assert vm.dhcp(tries=2) is None
+    api.put('subnet', sub['id'], enable_dhcp=True)
+    wait_for(lambda: namespace in namespaces(), 'namespace back')
+    wait_for(lambda: vm.dhcp(tries=1) is not None, 'served again',
+             timeout=10)
+
+
+def test_same_cidr_on_two_networks_side_by_side(embedded):
+    api, _, vms = embedded
+    leases = []
+    for _ in range(2):
+        net, _ = api.network('10.74.0.0/24')
+        port = api.ready_port(net['id'])
+        lease = vm_for(vms, port).dhcp()
+        assert lease is not None
+        leases.append((lease.ip, port['fixed_ips'][0]['ip_address'],
+                       net['id']))
+    assert all(got == want for got, want, _ in leases)
+    assert leases[0][0] == leases[1][0] == '10.74.0.2'   # overlapping
+    assert {NS_PREFIX + n for _, _, n in leases} <= namespaces()
