@@ -1,7 +1,8 @@
 """End-to-end data-plane fixtures: real dnsmasq, namespaces, veth, bridges.
 
 These tests need root and the Debian packages of the data plane (dnsmasq,
-dnsmasq-utils, iproute2, busybox); they are skipped without them.  Every
+dnsmasq-utils, iproute2, busybox); without them they fail, not skip:
+a machine that cannot run them must not pass for one that does.  Every
 name they create carries a test prefix (namespaces `kt-qdhcp-`/`kt-vm-`,
 bridges `ktbr`, VM veths `ktv`), and teardown removes everything a test
 made, also when it failed; the session ends by checking nothing is left.
@@ -115,7 +116,8 @@ def leftovers(made: set[tuple[str, str]], marker: str) -> list[str]:
 def data_plane() -> Iterator[None]:
     reason = _missing()
     if reason:
-        pytest.skip(f'e2e data-plane tests: {reason}')
+        pytest.fail(f'e2e data-plane tests: {reason} (run ./dev setup as '
+                    'root)')
     yield
     assert not leftovers(MADE, STATE_PREFIX + RUN), leftovers(
         MADE, STATE_PREFIX + RUN)

@@ -18,8 +18,8 @@ from kaon.db import migrate
 from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
+from kaon.rpc.dhcp_rpc import DhcpRpcCallback
 
-DEVICE_OWNER_DHCP = 'network:dhcp'
 
 
 class Cloud:
@@ -56,46 +56,33 @@ class Cloud:
         return self.plugin.list(resource, self.ctx, query)
 
     def network_info(self, network_id: str) -> dict | None:
-        """get_network_info's shape: the network, its DHCP-enabled subnets
-        as dicts sorted by id, and all its ports."""
-        networks = self.list('network', id=network_id)
-        if not networks:
-            return None
-        subnets = sorted((s for s in self.list('subnet',
-                                               network_id=network_id)
-                          if s['enable_dhcp']), key=lambda s: s['id'])
-        ports = self.list('port', network_id=network_id)
-        return dict(networks[0], subnets=subnets, non_local_subnets=[],
-                    ports=ports)
+        """get_network_info's shape, from the server's own code."""
+        infos = self.plugin.network_infos([network_id])
+        return infos[0] if infos else None
 
 
 class InProcessDhcpRpc:
-    """create/update/release_dhcp_port and get_network_info, over Cloud,
-    with the server-side rules RPC.md describes."""
+    """The agent's RPC client methods, answered by the server's real RPC
+    endpoint (kaon.rpc.dhcp_rpc.DhcpRpcCallback) without a transport."""
 
     def __init__(self, cloud: Cloud, host: str) -> None:
-        self.cloud = cloud
+        self.endpoint = DhcpRpcCallback(cloud.plugin, notifier=None)
         self.host = host
         self.calls: list[str] = []
 
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        self.calls.append(method)
+        return getattr(self.endpoint, method)({}, host=self.host, **kwargs)
+
     def create_dhcp_port(self, port: dict) -> dict:
-        """The server forces the owner and the binding host."""
-        self.calls.append('create_dhcp_port')
-        body = dict(port['port'], device_owner=DEVICE_OWNER_DHCP)
-        body['binding:host_id'] = self.host
-        return self.cloud.create('port', **body)
+        return self._call('create_dhcp_port', port=port)
 
     def update_dhcp_port(self, port_id: str, port: dict) -> dict:
-        self.calls.append('update_dhcp_port')
-        body = {k: v for k, v in port['port'].items() if k != 'network_id'}
-        return self.cloud.update('port', port_id, **body)
+        return self._call('update_dhcp_port', port_id=port_id, port=port)
 
     def release_dhcp_port(self, network_id: str, device_id: str) -> None:
-        self.calls.append('release_dhcp_port')
-        for port in self.cloud.list('port', network_id=network_id,
-                                    device_id=device_id):
-            self.cloud.delete('port', port['id'])
+        self._call('release_dhcp_port', network_id=network_id,
+                   device_id=device_id)
 
     def get_network_info(self, network_id: str) -> dict | None:
-        self.calls.append('get_network_info')
-        return self.cloud.network_info(network_id)
+        return self._call('get_network_info', network_id=network_id)
