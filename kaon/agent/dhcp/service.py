@@ -38,6 +38,7 @@ class DhcpAgentService:
         self.rpc = common.server(common.DHCP_AGENT, conf.host, [self.agent])
         self._stop = threading.Event()
         self._start_flag = True
+        self._server_lost = False
 
     def start(self) -> 'DhcpAgentService':
         self.rpc.start()
@@ -81,14 +82,19 @@ class DhcpAgentService:
         return state
 
     def report_state(self) -> None:
+        """Heartbeat; after the server or broker was unreachable, or when
+        the server says we were dead, resync fully: casts sent meanwhile
+        may be lost."""
         try:
             result = self.reports.report_state(self.state())
         except Exception as err:  # noqa: BLE001 - the server may be away
             LOG.warning('report_state failed: %s', err)
+            self._server_lost = True
             return
         self._start_flag = False
-        if result == 'revived':
-            LOG.info('agent has just been revived; full resync')
+        if result == 'revived' or self._server_lost:
+            LOG.info('agent revived or reconnected (%s); full resync', result)
+            self._server_lost = False
             self.agent.schedule_resync()
 
     def _report_loop(self) -> None:

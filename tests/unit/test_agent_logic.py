@@ -1,0 +1,170 @@
+"""The DHCP agent's decisions, with a recording driver (logic only: the
+real driver is exercised against dnsmasq in tests/e2e)."""
+import threading
+
+from kaon.agent.dhcp.agent import DhcpAgent
+from kaon.agent.dhcp.cache import NetworkCache
+from kaon.agent.dhcp.work_queue import NetworkWorkQueue
+
+
+class Conf:
+    host = 'h1'
+    num_sync_threads = 2
+
+
+class RecordingDriver:
+    log: list = []
+    existing: list = []
+
+    def __init__(self, conf, network, monitor, device_manager):
+        self.network = network
+
+    def _note(self, what, *args):
+        RecordingDriver.log.append((what, self.network['id'], *args))
+
+    def enable(self):
+        self._note('enable')
+
+    def disable(self, retain_port=False):
+        self._note('disable')
+
+    def restart(self):
+        self._note('restart')
+
+    def reload_allocations(self):
+        self._note('reload')
+
+    def update_ports(self, ports):
+        self._note('update', [p['id'] for p in ports])
+
+    def remove_ports(self, ports):
+        self._note('remove', [p['id'] for p in ports])
+
+    @classmethod
+    def existing_dhcp_networks(cls, conf):
+        return list(cls.existing)
+
+
+class Server:
+    """What get_network_info / get_active_networks_info would answer."""
+
+    def __init__(self):
+        self.networks = {}
+
+    def get_network_info(self, network_id):
+        return self.networks.get(network_id)
+
+    def get_active_networks_info(self):
+        return list(self.networks.values())
+
+
+def network(net_id, cidrs=('10.0.0.0/24',), ports=(), admin=True):
+    return {'id': net_id, 'admin_state_up': admin, 'mtu': 1500,
+            'project_id': 'p', 'ports': [dict(p) for p in ports],
+            'subnets': [{'id': f's{i}', 'cidr': c, 'enable_dhcp': True}
+                        for i, c in enumerate(cidrs)]}
+
+
+def port(port_id, net_id='n1', ip='10.0.0.5', owner='compute:nova',
+         host=''):
+    return {'id': port_id, 'network_id': net_id, 'device_owner': owner,
+            'binding:host_id': host,
+            'fixed_ips': [{'subnet_id': 's0', 'ip_address': ip}]}
+
+
+def make_agent():
+    RecordingDriver.log = []
+    RecordingDriver.existing = []
+    server, ready = Server(), []
+    agent = DhcpAgent(Conf(), server, RecordingDriver, None, None,
+                      ready.extend)
+    return agent, server, ready
+
+
+def test_first_dhcp_subnet_enables_same_cidrs_reload_new_cidrs_restart():
+    agent, server, _ = make_agent()
+    server.networks['n1'] = network('n1')
+    agent.enable_network('n1')
+    agent.enable_network('n1')
+    server.networks['n1'] = network('n1', ('10.0.0.0/24', '10.1.0.0/24'))
+    agent.refresh_network('n1')
+    assert [entry[0] for entry in RecordingDriver.log] == [
+        'enable', 'reload', 'restart']
+
+
+def test_no_dhcp_subnet_or_admin_down_disables():
+    agent, server, _ = make_agent()
+    server.networks['n1'] = network('n1')
+    agent.enable_network('n1')
+    server.networks['n1'] = network('n1', cidrs=())
+    agent.refresh_network('n1')
+    server.networks['n2'] = network('n2', admin=False)
+    agent.enable_network('n2')
+    assert RecordingDriver.log == [('enable', 'n1'), ('disable', 'n1')]
+    assert agent.cache.ids() == []
+
+
+def test_port_events_take_the_per_port_path_and_mark_ready():
+    agent, server, ready = make_agent()
+    server.networks['n1'] = network('n1')
+    agent.enable_network('n1')
+    agent.port_changed(port('p1'))
+    agent.port_removed('p1')
+    agent.port_removed('unknown')
+    assert RecordingDriver.log[1:] == [('update', 'n1', ['p1']),
+                                       ('remove', 'n1', ['p1'])]
+    assert 'p1' in ready
+
+
+def test_own_dhcp_port_ip_change_restarts():
+    agent, server, _ = make_agent()
+    own = port('d1', ip='10.0.0.2', owner='network:dhcp', host='h1')
+    server.networks['n1'] = network('n1', ports=[own])
+    agent.enable_network('n1')
+    agent.port_changed(dict(own, fixed_ips=[{'subnet_id': 's0',
+                                             'ip_address': '10.0.0.3'}]))
+    assert RecordingDriver.log[-1] == ('restart', 'n1')
+
+
+def test_ip_conflict_in_cache_marks_network_for_resync():
+    agent, server, _ = make_agent()
+    server.networks['n1'] = network('n1', ports=[port('p1')])
+    agent.enable_network('n1')
+    agent.port_changed(port('p2'))          # same IP as p1
+    assert agent.needs_resync == {'n1'}
+
+
+def test_full_sync_disables_what_the_server_no_longer_lists():
+    agent, server, _ = make_agent()
+    RecordingDriver.existing = ['old']
+    server.networks['n1'] = network('n1')
+    agent.sync_state()
+    assert sorted(RecordingDriver.log) == [('disable', 'old'),
+                                           ('enable', 'n1')]
+
+
+def test_cache_counts_and_port_index():
+    cache = NetworkCache()
+    cache.put(network('n1', ports=[port('p1')]))
+    cache.put_port(port('p2', ip='10.0.0.6'))
+    assert cache.get_state() == {'networks': 1, 'subnets': 1, 'ports': 2}
+    assert cache.ip_owner('n1', '10.0.0.6') == 'p2'
+    assert cache.remove_port('p1')['id'] == 'p1'
+    assert cache.get_port('p1') is None
+    cache.remove('n1')
+    assert cache.get_state() == {'networks': 0, 'subnets': 0, 'ports': 0}
+
+
+def test_work_queue_serialises_a_network_in_priority_order():
+    queue = NetworkWorkQueue(workers=4)
+    order, gate = [], threading.Event()
+    queue.submit('n1', 6, lambda: gate.wait(5) and order.append('first'))
+    queue.submit('n1', 6, lambda: order.append('port'))
+    queue.submit('n1', 0, lambda: order.append('network'))
+    queue.submit('n2', 6, lambda: order.append('other network'))
+    assert queue.wait_idle(0.5) is False        # n1 is blocked
+    assert order == ['other network']
+    gate.set()
+    assert queue.wait_idle(5)
+    assert order == ['other network', 'first', 'network', 'port']
+    queue.shutdown()
