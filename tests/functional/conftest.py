@@ -7,7 +7,6 @@ internally.
 """
 from __future__ import annotations
 
-import shutil
 import uuid
 from typing import Any, Callable
 
@@ -133,13 +132,8 @@ class Api:
 
 @pytest.fixture(scope='session')
 def server():
-    srv = KaonServer()
-    try:
-        srv.start()
+    with KaonServer() as srv:
         yield srv
-    finally:
-        srv.stop()
-        shutil.rmtree(srv.state, ignore_errors=True)
 
 
 @pytest.fixture(scope='session')

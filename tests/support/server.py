@@ -90,7 +90,11 @@ class KaonServer:
                 self.proc.wait()
 
     def __enter__(self) -> 'KaonServer':
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
