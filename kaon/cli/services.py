@@ -1,0 +1,67 @@
+"""`kaon server`, `kaon dhcp-agent`, `kaon db upgrade`, `kaon config-sample`:
+the commands that run kaon's own services (the others talk to the API)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from kaon.conf import CONF
+
+
+def _server(args: argparse.Namespace) -> int:
+    os.makedirs(CONF.state_path, exist_ok=True)
+    from kaon.api import server
+    from kaon.db.migrate import SchemaMismatch
+    try:
+        server.serve(with_dhcp_agent=args.dhcp_agent)
+    except SchemaMismatch as err:
+        print(f'kaon server: {err}', file=sys.stderr)
+        return 2
+    return 0
+
+
+def _dhcp_agent(args: argparse.Namespace) -> int:
+    from kaon.agent.dhcp.service import DhcpAgentService
+    os.makedirs(CONF.state_path, exist_ok=True)
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    service = DhcpAgentService(CONF).start()
+    done.wait()
+    service.stop()
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    os.makedirs(CONF.state_path, exist_ok=True)
+    from kaon.api.server import open_database
+    from kaon.db import migrate
+    db = open_database()
+    migrate.upgrade(db.engine)
+    print(f'database at revision {migrate.current_revision(db.engine)}')
+    return 0
+
+
+def _config_sample(args: argparse.Namespace) -> int:
+    from oslo_config import generator
+    generator.main(['--namespace', 'kaon'])
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    server = sub.add_parser('server', help='serve the Neutron v2.0 API')
+    server.add_argument('--dhcp-agent', action='store_true',
+                        help='also run a DHCP agent in this process')
+    server.set_defaults(func=_server)
+    sub.add_parser('dhcp-agent', help='run a DHCP agent (root)'
+                   ).set_defaults(func=_dhcp_agent)
+    db = sub.add_parser('db', help='database schema').add_subparsers(
+        dest='db_command', required=True)
+    db.add_parser('upgrade', help='apply Alembic migrations'
+                  ).set_defaults(func=_db_upgrade)
+    sub.add_parser('config-sample', help='print a sample kaon.conf '
+                   'generated from the option definitions'
+                   ).set_defaults(func=_config_sample)
