@@ -99,6 +99,16 @@ dhcp_agent_opts = [
                     'disables respawning.'),
 ]
 
+# The compute side (`kaon vm`): the namespace "hypervisor".
+compute_opts = [
+    cfg.StrOpt('vm_namespace_prefix', default='vm-',
+               help='Prefix of VM namespaces (a VM named x lives in '
+                    '<prefix>x).'),
+    cfg.FloatOpt('vm_boot_timeout', default=30.0,
+                 help='Seconds a boot waits for each stage (port ready, '
+                      'DHCP lease) before it fails and cleans up.'),
+]
+
 database_opts = [
     cfg.StrOpt('connection', secret=True,
                help='SQLAlchemy URL of the database. Default: SQLite file '
@@ -131,6 +141,7 @@ for _name, _value in _MESSAGING_DEFAULTS.items():
     CONF.set_default(_name, _value)
 CONF.register_opts(agent_server_opts)
 CONF.register_opts(dhcp_agent_opts)
+CONF.register_opts(compute_opts)
 CONF.register_opts(database_opts, group='database')
 CONF.register_opts(quota_opts, group='quotas')
 
@@ -151,7 +162,8 @@ def _messaging_opts() -> list[tuple[str, list[cfg.Opt]]]:
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
-    return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts),
+    return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts +
+             compute_opts),
             ('database', database_opts), ('quotas', quota_opts),
             *_messaging_opts()]
 

@@ -1,0 +1,167 @@
+"""Booting a VM the way nova does it: allocate its port, wait, then boot.
+
+nova's allocate_for_instance creates the port through the network API
+(device_id = the instance, device_owner compute:<zone>, binding:host_id =
+this host) and maps the API's conflicts to its own errors (seed 000's
+_create_port): an IP in use is FixedIpAlreadyInUse, an exhausted pool
+NoMoreFixedIps, a MAC in use PortInUse, the port quota PortLimitExceeded.
+Then it waits until the network side is ready (the DHCP agent reported the
+port with dhcp_ready_on_ports, so the port is ACTIVE) before the guest
+sends its first DHCPDISCOVER; that is why the first DISCOVER is answered.
+A failed boot leaves nothing behind: no port, no namespace, no veth.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from typing import Any, Callable
+
+from kaon.compute import store
+from kaon.compute.guest import Guest
+
+READY_POLL = 0.02
+
+# NeutronError type -> (nova's name for it, how nova words it)
+_NOVA_ERRORS = {
+    'IpAddressAlreadyAllocated': 'FixedIpAlreadyInUse',
+    'IpAddressGenerationFailure': 'NoMoreFixedIps',
+    'MacAddressInUse': 'PortInUse',
+    'OverQuota': 'PortLimitExceeded',
+    'NetworkNotFound': 'NetworkNotFound',
+    'InvalidIpForNetwork': 'InvalidInput',
+    'InvalidIpForSubnet': 'InvalidInput',
+}
+
+
+class BootError(Exception):
+    """A boot that failed: `kind` is nova's error name, str() one line."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f'{kind}: {message}')
+        self.kind = kind
+
+
+def nova_error(api_error: Any) -> BootError:
+    kind = _NOVA_ERRORS.get(getattr(api_error, 'type', ''), 'BootFailed')
+    return BootError(kind, str(api_error))
+
+
+@dataclasses.dataclass
+class BootRequest:
+    name: str
+    network: str
+    fixed_ip: str | None = None
+    mac: str | None = None
+    port: str | None = None
+    extra_dhcp_opts: list[dict] = dataclasses.field(default_factory=list)
+
+
+class Compute:
+    """The compute side of one host, over an API client and a VM store."""
+
+    def __init__(self, api: Any, conf: Any, api_error: type) -> None:
+        self.api = api
+        self.conf = conf
+        self.api_error = api_error
+        self.vms = store.VmStore(conf)
+
+    def boot(self, request: BootRequest, timeout: float = 30.0,
+             on_stage: Callable[[str], None] = lambda stage: None
+             ) -> store.Vm:
+        if self.vms.get(request.name) is not None:
+            raise BootError('InstanceExists',
+                            f'a VM named {request.name} already exists')
+        instance_id = str(uuid.uuid4())
+        network = self._network(request.network)
+        on_stage('port')
+        port, created = self._port(request, network, instance_id)
+        vm = store.Vm(name=request.name, id=instance_id,
+                      network_id=network['id'], port_id=port['id'],
+                      mac=port['mac_address'], namespace=self.vms.namespace(
+                          request.name), tap='tap' + port['id'][:11])
+        guest = self.vms.guest(vm)
+        try:
+            on_stage('ready')
+            self._wait_ready(port, network, timeout)
+            on_stage('plug')
+            guest.plug(self.conf.bridge_prefix + network['id'][:11],
+                       port['mac_address'], network['mtu'])
+            guest.start_dhcp()
+            on_stage('dhcp')
+            if guest.wait_for_lease(timeout) is None:
+                raise BootError('DhcpTimeout', f'the VM sent DHCPDISCOVER '
+                                f'for {timeout:.0f} s and got no lease; '
+                                f'see `kaon vm console-log {request.name}`')
+            self.vms.save(vm)
+            return vm
+        except BaseException:
+            guest.destroy()
+            if created:
+                self._delete_port(port['id'])
+            raise
+
+    def _network(self, name_or_id: str) -> dict:
+        try:
+            return self.api.find('network', name_or_id)
+        except self.api_error as err:
+            raise nova_error(err) from None
+
+    def _port(self, request: BootRequest, network: dict,
+              instance_id: str) -> tuple[dict, bool]:
+        """The VM's port: the given one, bound to it, or a new one."""
+        binding = {'device_id': instance_id, 'device_owner': 'compute:nova',
+                   'binding:host_id': self.conf.host}
+        try:
+            if request.port:
+                port = self.api.find('port', request.port)
+                return self.api.update('port', port['id'], binding), False
+            body = dict(binding, network_id=network['id'],
+                        name=request.name)
+            if request.fixed_ip:
+                body['fixed_ips'] = [{'ip_address': request.fixed_ip}]
+            if request.mac:
+                body['mac_address'] = request.mac
+            if request.extra_dhcp_opts:
+                body['extra_dhcp_opts'] = request.extra_dhcp_opts
+            return self.api.create('port', body), True
+        except self.api_error as err:
+            raise nova_error(err) from None
+
+    def _wait_ready(self, port: dict, network: dict, timeout: float) -> None:
+        """Until the DHCP agent has the port (ACTIVE); say which stage hung."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.api.show('port', port['id'])['status'] == 'ACTIVE':
+                return
+            time.sleep(READY_POLL)
+        agents = self.api.get(f"/v2.0/networks/{network['id']}/dhcp-agents"
+                              )['agents']
+        if not any(a['alive'] for a in agents):
+            raise BootError('PortNotReady', f"no alive DHCP agent hosts "
+                            f"network {network['id']}; is `kaon up` or "
+                            f"`kaon dhcp-agent` running?")
+        raise BootError('PortNotReady', f"the DHCP agent did not report port "
+                        f"{port['id']} ready within {timeout:.0f} s")
+
+    def _delete_port(self, port_id: str) -> None:
+        try:
+            self.api.delete('port', port_id)
+        except self.api_error:
+            pass
+
+    def delete(self, name: str) -> None:
+        """Delete the VM: its port (the lease is released), NIC, namespace."""
+        vm = self.vms.require(name)
+        self.vms.guest(vm).destroy()
+        self._delete_port(vm.port_id)
+        self.vms.remove(name)
+
+    def reboot(self, name: str, timeout: float = 30.0) -> dict | None:
+        """DHCP again from scratch, as a rebooted guest does: same IP."""
+        vm = self.vms.require(name)
+        guest = self.vms.guest(vm)
+        guest.stop_dhcp()
+        time.sleep(0.1)
+        guest.start_dhcp()
+        return guest.wait_for_lease(timeout)
