@@ -53,8 +53,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def serve(with_dhcp_agent: bool = False) -> None:
-    """Serve the API; optionally run a DHCP agent in this process too (the
-    embedded mode, over the in-process kaon:// transport)."""
+    """Serve the API until SIGTERM; optionally run a DHCP agent in this
+    process too (the embedded mode, over the in-process kaon:// transport)."""
     check_schema()
     host, port = CONF.bind_host, CONF.bind_port
     if CONF.api_workers > 1:
@@ -62,24 +62,27 @@ def serve(with_dhcp_agent: bool = False) -> None:
                    'worker_class': 'gthread', 'threads': CONF.api_threads,
                    'keepalive': 30, 'loglevel': 'warning'}).run()
         return
-    server = wsgi.Server((host, port), make_app(),
-                         numthreads=CONF.api_threads)
-    agent = None
-    if with_dhcp_agent:
-        from kaon.agent.dhcp.service import DhcpAgentService
-        agent = DhcpAgentService(CONF).start()
+    from kaon.embedded import Embedded
+    embedded = Embedded(CONF, with_dhcp_agent=with_dhcp_agent).start()
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    LOG.info('kaon API listening on http://%s:%s', host, port)
     try:
-        server.start()
+        signal.pause()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.stop()
-        if agent is not None:
-            agent.stop()
+        embedded.stop()
+
+
+def threaded_server(app: Any) -> wsgi.Server:
+    """The API on cheroot's thread pool, its socket bound already."""
+    server = wsgi.Server((CONF.bind_host, CONF.bind_port), app,
+                         numthreads=CONF.api_threads)
+    server.prepare()
+    LOG.info('kaon API listening on http://%s:%s', CONF.bind_host,
+             CONF.bind_port)
+    return server
 
 
 def _exit_on_signal(signum: int, _frame: Any) -> None:
-    """Unwind out of the serving loop; stop() runs on the way out."""
+    """Unwind out of the wait in serve(); the clean-up runs on the way."""
     raise SystemExit(0)

@@ -141,6 +141,13 @@ class DhcpAgent:
         if driver is not None:
             driver.disable()
 
+    def shutdown_networks(self) -> None:
+        """Stop serving every network here, keeping the DHCP ports (the
+        all-in-one's exit: the next start serves them again)."""
+        for network_id in list(self.drivers):
+            self.cache.remove(network_id)
+            self.drivers.pop(network_id).disable(retain_port=True)
+
     def refresh_network(self, network_id: str) -> None:
         self.enable_network(network_id)
 
