@@ -14,164 +14,25 @@ restart of the server and of the broker.
 """
 from __future__ import annotations
 
-import datetime
-import os
 import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
 
+from tests.support.agent import (REPORT_INTERVAL, AgentProcess, Agents,
+                                 wait_for)
+from tests.support.api import Api, parse_time, utc_now
 from tests.support.rabbitmq import RabbitMQ
 from tests.support.server import KaonServer
 
 pytestmark = pytest.mark.slow
 
 AGENT_DOWN_TIME = 6
-REPORT_INTERVAL = 1
 REGISTER_TIMEOUT = 15       # first heartbeat of a new agent process
 RECONNECT_TIMEOUT = 30      # heartbeats again after a broker restart
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
-             interval: float = 0.2) -> Any:
-    """Poll until predicate() is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout}s: {what}')
-        time.sleep(interval)
-
-
-def parse_time(value: str) -> datetime.datetime:
-    return datetime.datetime.strptime(value, '%Y-%m-%d %H:%M:%S')
-
-
-def utc_now() -> datetime.datetime:
-    """Now as the agents API shows times (UTC, whole seconds)."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(
-        tzinfo=None, microsecond=0)
-
-
-# -- processes -----------------------------------------------------------
-
-class AgentProcess:
-    """A `kaon dhcp-agent` process with its own config and state path."""
-
-    def __init__(self, number: int, transport_url: str) -> None:
-        self.host = f'kt-agent-{number}'
-        self.state = tempfile.mkdtemp(prefix=f'kt-agent-{number}-')
-        self.config = os.path.join(self.state, 'kaon.conf')
-        self.log_path = os.path.join(self.state, 'agent.log')
-        self.proc: subprocess.Popen | None = None
-        lines = ['[DEFAULT]', f'transport_url = {transport_url}',
-                 f'host = {self.host}', f'state_path = {self.state}',
-                 f'report_interval = {REPORT_INTERVAL}',
-                 f'dhcp_namespace_prefix = kt{number}-qdhcp-',
-                 'bridge_prefix = ktbr']
-        with open(self.config, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-
-    def start(self) -> 'AgentProcess':
-        with open(self.log_path, 'a') as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, '-m', 'kaon.cli.main', '--config-file',
-                 self.config, 'dhcp-agent'], stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return self
-
-    def signal(self, signum: int, timeout: float = 20) -> int:
-        """Send signum and wait for the process to end; its exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signum)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(
-                f'{self.host} did not exit within {timeout}s of signal '
-                f'{signum}:\n{self.log()}') from None
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self) -> str:
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()[-4000:]
-        except OSError:
-            return ''
-
-    def close(self) -> None:
-        if self.running():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.state, ignore_errors=True)
-
-
-class Agents:
-    """Starts agents for one test; stops them all at its end."""
-
-    number = 0
-
-    def __init__(self, transport_url: str) -> None:
-        self.transport_url = transport_url
-        self.started: list[AgentProcess] = []
-
-    def start(self) -> AgentProcess:
-        Agents.number += 1
-        agent = AgentProcess(Agents.number, self.transport_url).start()
-        self.started.append(agent)
-        return agent
-
-    def logs(self) -> str:
-        return '\n'.join(f'--- {a.host} (running: {a.running()})\n{a.log()}'
-                         for a in self.started)
-
-    def close(self) -> None:
-        for agent in self.started:
-            agent.close()
-
-
-class Api:
-    def __init__(self, server: KaonServer) -> None:
-        self.url = server.url
-
-    def agents(self) -> list[dict[str, Any]]:
-        resp = requests.get(self.url + '/v2.0/agents', timeout=10)
-        assert resp.status_code == 200, resp.text
-        return resp.json()['agents']
-
-    def agent(self, host: str) -> dict[str, Any] | None:
-        found = [a for a in self.agents() if a['host'] == host]
-        assert len(found) <= 1, found
-        return found[0] if found else None
-
-    def alive(self, host: str) -> dict[str, Any] | None:
-        agent = self.agent(host)
-        return agent if agent and agent['alive'] else None
-
-    def dead(self, host: str) -> dict[str, Any] | None:
-        agent = self.agent(host)
-        return agent if agent and not agent['alive'] else None
-
-    def heartbeat_after(self, host: str, when: datetime.datetime
-                        ) -> dict[str, Any] | None:
-        """The agent, once it is alive with a heartbeat later than when."""
-        agent = self.alive(host)
-        if agent and parse_time(agent['heartbeat_timestamp']) > when:
-            return agent
-        return None
 
 
 # -- fixtures ------------------------------------------------------------
@@ -197,7 +58,7 @@ def server(rabbit: RabbitMQ) -> Iterator[KaonServer]:
 
 @pytest.fixture
 def api(server: KaonServer) -> Api:
-    return Api(server)
+    return Api(server.url)
 
 
 @pytest.fixture
