@@ -10,66 +10,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
-import requests
 
 from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup
+from tests.support.agent import wait_for
+from tests.support.api import Api
 from tests.support.server import KaonServer
 from tests.support.vm import Vm, Vms
 
 pytestmark = pytest.mark.slow
-
-
-class Api:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
-
-    def post(self, resource: str, **body: Any) -> dict:
-        resp = self.http.post(f'{self.url}/v2.0/{resource}s',
-                              json={resource: body})
-        assert resp.status_code == 201, resp.text
-        return resp.json()[resource]
-
-    def put(self, resource: str, item_id: str, **body: Any) -> dict:
-        resp = self.http.put(f'{self.url}/v2.0/{resource}s/{item_id}',
-                             json={resource: body})
-        assert resp.status_code == 200, resp.text
-        return resp.json()[resource]
-
-    def delete(self, resource: str, item_id: str) -> None:
-        resp = self.http.delete(f'{self.url}/v2.0/{resource}s/{item_id}')
-        assert resp.status_code == 204, resp.text
-
-    def get(self, resource: str, item_id: str) -> dict:
-        resp = self.http.get(f'{self.url}/v2.0/{resource}s/{item_id}')
-        assert resp.status_code == 200, resp.text
-        return resp.json()[resource]
-
-    def network(self, cidr: str, **subnet: Any) -> tuple[dict, dict]:
-        net = self.post('network', name=f'kt-{uuid.uuid4().hex[:6]}')
-        sub = self.post('subnet', network_id=net['id'], cidr=cidr,
-                        ip_version=4, **subnet)
-        return net, sub
-
-    def ready_port(self, network_id: str, **body: Any) -> dict:
-        """Create a port and wait until the agent reported it servable."""
-        port = self.post('port', network_id=network_id,
-                         device_owner='compute:nova', **body)
-        wait_for(lambda: self.get('port', port['id'])['status'] == 'ACTIVE',
-                 'port ACTIVE (dhcp_ready_on_ports)')
-        return port
-
-
-def wait_for(predicate, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f'timed out waiting for {what}')
 
 
 @pytest.fixture
@@ -129,8 +80,8 @@ def test_deleted_port_gets_no_offer_and_changed_ip_is_served(embedded):
     assert gone_vm.dhcp(tries=2) is None
 
     api.put('port', moved['id'], fixed_ips=[{'ip_address': '10.72.0.200'}])
-    wait_for(lambda: leased_ip(moved_vm) == '10.72.0.200',
-             'the new IP served', timeout=10)
+    wait_for(lambda: leased_ip(moved_vm) == '10.72.0.200', 10,
+             'the new IP served')
 
 
 def test_dhcp_off_stops_dnsmasq_and_on_serves_again(embedded):
@@ -142,12 +93,11 @@ def test_dhcp_off_stops_dnsmasq_and_on_serves_again(embedded):
     namespace = NS_PREFIX + net['id']
     assert namespace in namespaces()
     api.put('subnet', sub['id'], enable_dhcp=False)
-    wait_for(lambda: namespace not in namespaces(), 'namespace removed')
+    wait_for(lambda: namespace not in namespaces(), 15, 'namespace removed')
     assert vm.dhcp(tries=2) is None
     api.put('subnet', sub['id'], enable_dhcp=True)
-    wait_for(lambda: namespace in namespaces(), 'namespace back')
-    wait_for(lambda: vm.dhcp(tries=1) is not None, 'served again',
-             timeout=10)
+    wait_for(lambda: namespace in namespaces(), 15, 'namespace back')
+    wait_for(lambda: vm.dhcp(tries=1) is not None, 10, 'served again')
 
 
 def test_same_cidr_on_two_networks_side_by_side(embedded):
