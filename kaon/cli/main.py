@@ -7,10 +7,10 @@ import os
 import sys
 
 from kaon import conf
-from kaon.cli import services
+from kaon.cli import agents, legacy, ports, resources, services
 
 # Each module adds its subcommands with register(subparsers).
-COMMANDS = [services]
+COMMANDS = [services, resources, ports, agents, legacy]
 
 
 def build_parser() -> argparse.ArgumentParser:
