@@ -11,7 +11,6 @@ import os
 import socket
 
 from oslo_config import cfg
-from oslo_messaging import opts as messaging_opts
 
 CONF = cfg.CONF
 
@@ -132,13 +131,19 @@ quota_opts = [
 CONF.register_opts(core_opts)
 # oslo.messaging owns transport_url and control_exchange; kaon only changes
 # their defaults: the in-process transport, and Neutron's exchange.
-for _group, _opts in messaging_opts.list_opts():
-    if _group is None:
-        CONF.register_opts(_opts)
 _MESSAGING_DEFAULTS = {'transport_url': 'kaon://',
                        'control_exchange': 'neutron'}
-for _name, _value in _MESSAGING_DEFAULTS.items():
-    CONF.set_default(_name, _value)
+
+
+def register_messaging_opts(conf: cfg.ConfigOpts = CONF) -> None:
+    """Done when RPC is first used, not at import: importing oslo.messaging
+    costs the CLI half a second on every command that never needs it."""
+    from oslo_messaging import opts as messaging_opts
+    for group, opts in messaging_opts.list_opts():
+        if group is None:
+            conf.register_opts(opts)
+    for name, value in _MESSAGING_DEFAULTS.items():
+        conf.set_default(name, value)
 CONF.register_opts(agent_server_opts)
 CONF.register_opts(dhcp_agent_opts)
 CONF.register_opts(compute_opts)
@@ -148,6 +153,7 @@ CONF.register_opts(quota_opts, group='quotas')
 
 def _messaging_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """oslo.messaging's options as kaon uses them, for the sample file."""
+    from oslo_messaging import opts as messaging_opts
     result = []
     for group, opts in messaging_opts.list_opts():
         if group is None:

@@ -7,10 +7,10 @@ import os
 import sys
 
 from kaon import conf
-from kaon.cli import agents, legacy, ports, resources, services
+from kaon.cli import agents, legacy, ports, resources, services, up, vm
 
 # Each module adds its subcommands with register(subparsers).
-COMMANDS = [services, resources, ports, agents, legacy]
+COMMANDS = [services, vm, up, resources, ports, agents, legacy]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,9 +38,9 @@ def _config_files(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format='%(asctime)s %(levelname)s %(name)s: '
-                               '%(message)s')
+    level = logging.DEBUG if args.debug else logging.WARNING
+    logging.basicConfig(level=level, format='%(asctime)s %(levelname)s '
+                                            '%(name)s: %(message)s')
     logging.getLogger('alembic').setLevel(logging.WARNING)
     conf.load(config_files=_config_files(args))
     return args.func(args)

@@ -3,6 +3,7 @@ the commands that run kaon's own services (the others talk to the API)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -11,7 +12,14 @@ import threading
 from kaon.conf import CONF
 
 
+def service_logging(args: argparse.Namespace) -> None:
+    """Services log what they do; client commands print only results."""
+    if not args.debug:
+        logging.getLogger().setLevel(logging.INFO)
+
+
 def _server(args: argparse.Namespace) -> int:
+    service_logging(args)
     os.makedirs(CONF.state_path, exist_ok=True)
     from kaon.api import server
     from kaon.db.migrate import SchemaMismatch
@@ -24,6 +32,7 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _dhcp_agent(args: argparse.Namespace) -> int:
+    service_logging(args)
     from kaon.agent.dhcp.service import DhcpAgentService
     os.makedirs(CONF.state_path, exist_ok=True)
     done = threading.Event()

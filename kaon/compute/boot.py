@@ -42,8 +42,8 @@ class BootError(Exception):
         self.kind = kind
 
 
-def nova_error(api_error: Any) -> BootError:
-    kind = _NOVA_ERRORS.get(getattr(api_error, 'type', ''), 'BootFailed')
+def nova_error(api_error: Any, default: str = 'BootFailed') -> BootError:
+    kind = _NOVA_ERRORS.get(getattr(api_error, 'type', ''), default)
     return BootError(kind, str(api_error))
 
 
@@ -105,7 +105,7 @@ class Compute:
         try:
             return self.api.find('network', name_or_id)
         except self.api_error as err:
-            raise nova_error(err) from None
+            raise nova_error(err, default='NetworkNotFound') from None
 
     def _port(self, request: BootRequest, network: dict,
               instance_id: str) -> tuple[dict, bool]:
@@ -135,8 +135,8 @@ class Compute:
             if self.api.show('port', port['id'])['status'] == 'ACTIVE':
                 return
             time.sleep(READY_POLL)
-        agents = self.api.get(f"/v2.0/networks/{network['id']}/dhcp-agents"
-                              )['agents']
+        agents = self.api.request(
+            'GET', f"networks/{network['id']}/dhcp-agents")['agents']
         if not any(a['alive'] for a in agents):
             raise BootError('PortNotReady', f"no alive DHCP agent hosts "
                             f"network {network['id']}; is `kaon up` or "
@@ -151,11 +151,32 @@ class Compute:
             pass
 
     def delete(self, name: str) -> None:
-        """Delete the VM: its port (the lease is released), NIC, namespace."""
+        """Delete the VM: its port first (the agent releases the lease; an
+        API that cannot be reached stops here, leaving nothing half-done),
+        then its NIC, namespace and record."""
         vm = self.vms.require(name)
+        try:
+            self.api.delete('port', vm.port_id)
+        except self.api_error as err:
+            if getattr(err, 'status', None) != 404:
+                raise
         self.vms.guest(vm).destroy()
-        self._delete_port(vm.port_id)
         self.vms.remove(name)
+
+    def resume(self, vm: store.Vm) -> None:
+        """Power a VM back on after `kaon down` or a host reboot (nova's
+        resume_guests_state_on_host_boot): plug it again and run DHCP."""
+        guest = self.vms.guest(vm)
+        if guest.dhcp_pid() is not None:
+            return
+        network = self.api.show('network', vm.network_id)
+        guest.plug(self.conf.bridge_prefix + vm.network_id[:11], vm.mac,
+                   network['mtu'])
+        guest.start_dhcp()
+
+    def power_off(self, vm: store.Vm) -> None:
+        """Stop the guest and unplug it; its port and record stay."""
+        self.vms.guest(vm).unplug()
 
     def reboot(self, name: str, timeout: float = 30.0) -> dict | None:
         """DHCP again from scratch, as a rebooted guest does: same IP."""

@@ -131,10 +131,14 @@ class Guest:
         except OSError:
             return ''
 
-    def destroy(self) -> None:
-        """Stop the client and remove NIC, namespace and files."""
+    def unplug(self) -> None:
+        """Stop the client and remove NIC and namespace (power off)."""
         self.stop_dhcp()
         ip_lib.delete_device(self.tap)
         ip_lib.delete_namespace(self.namespace)
         shutil.rmtree(self.resolv_dir, ignore_errors=True)
+
+    def destroy(self) -> None:
+        """Unplug and forget: also the console log and lease."""
+        self.unplug()
         shutil.rmtree(self.workdir, ignore_errors=True)

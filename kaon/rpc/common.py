@@ -13,7 +13,7 @@ import oslo_messaging
 from oslo_config import cfg
 from oslo_context import context as oslo_context
 
-from kaon.conf import CONF
+from kaon.conf import CONF, register_messaging_opts
 
 PLUGIN = 'q-plugin'
 REPORTS = 'q-reports-plugin'
@@ -28,6 +28,7 @@ _transports: dict[str, Any] = {}
 
 def transport(conf: cfg.ConfigOpts = CONF) -> Any:
     """One RPC transport per URL and process (connections are pooled)."""
+    register_messaging_opts(conf)
     url = conf.transport_url
     if url not in _transports:
         _transports[url] = oslo_messaging.get_rpc_transport(
