@@ -75,8 +75,10 @@ def serve(with_dhcp_agent: bool = False) -> None:
 
 def threaded_server(app: Any) -> wsgi.Server:
     """The API on cheroot's thread pool, its socket bound already."""
+    # A listen backlog deeper than cheroot's default of 5: a burst of new
+    # connections (16 clients at once) must queue, not be reset.
     server = wsgi.Server((CONF.bind_host, CONF.bind_port), app,
-                         numthreads=CONF.api_threads)
+                         numthreads=CONF.api_threads, request_queue_size=128)
     server.prepare()
     LOG.info('kaon API listening on http://%s:%s', CONF.bind_host,
              CONF.bind_port)

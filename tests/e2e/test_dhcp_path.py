@@ -101,15 +101,17 @@ def test_dhcp_off_stops_dnsmasq_and_on_serves_again(embedded):
 
 
 def test_same_cidr_on_two_networks_side_by_side(embedded):
+    """Two tenants' networks with one CIDR and one port IP each: every VM
+    gets the address of its own network's port from its own dnsmasq."""
     api, _, vms = embedded
     leases = []
     for _ in range(2):
         net, _ = api.network('10.74.0.0/24')
-        port = api.ready_port(net['id'])
+        port = api.ready_port(net['id'],
+                              fixed_ips=[{'ip_address': '10.74.0.50'}])
         lease = vm_for(vms, port).dhcp()
         assert lease is not None
-        leases.append((lease.ip, port['fixed_ips'][0]['ip_address'],
-                       net['id']))
-    assert all(got == want for got, want, _ in leases)
-    assert leases[0][0] == leases[1][0] == '10.74.0.2'   # overlapping
+        leases.append((lease.ip, port['mac_address'], net['id']))
+    assert [ip for ip, _, _ in leases] == ['10.74.0.50', '10.74.0.50']
+    assert leases[0][1] != leases[1][1]
     assert {NS_PREFIX + n for _, _, n in leases} <= namespaces()

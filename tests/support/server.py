@@ -70,9 +70,9 @@ class KaonServer:
             if self.proc.poll() is not None:
                 raise RuntimeError('kaon server exited:\n' + self.log())
             try:
-                requests.get(self.url + '/', timeout=1)
+                requests.get(self.url + '/', timeout=2)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or busy
                 time.sleep(0.05)
         raise RuntimeError('kaon server did not come up:\n' + self.log())
 
