@@ -110,12 +110,15 @@ def _down(args: argparse.Namespace) -> int:
         else:
             raise CliError(f'kaon up (pid {pid}) did not stop within 30 s')
     compute = compute_for(args)
-    for vm in compute.vms.all():
+    vms = compute.vms.all()
+    for vm in vms:
         compute.power_off(vm)
-    removed = [b for b in ip_lib.list_devices()
-               if b.startswith(CONF.bridge_prefix) and
-               ip_lib.delete_bridge_if_unused(b)]
-    print(f'kaon stopped; {len(compute.vms.all())} VMs powered off, '
+    # Only the bridges of this kaon's VMs: the agent already removed the
+    # bridges of the networks it served when kaon up stopped, and other
+    # bridges with the same prefix are not ours to touch.
+    bridges = {CONF.bridge_prefix + vm.network_id[:11] for vm in vms}
+    removed = [b for b in sorted(bridges) if ip_lib.delete_bridge_if_unused(b)]
+    print(f'kaon stopped; {len(vms)} VMs powered off, '
           f'{len(removed)} bridges removed (the database is kept)')
     return 0
 

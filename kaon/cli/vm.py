@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
@@ -54,7 +55,7 @@ def _boot(args: argparse.Namespace) -> int:
     output.print_list(args, LIST_COLUMNS, [describe(compute, vm)
                                            for vm in vms])
     for error in errors:
-        print(f'kaon: {error}')
+        print(f'kaon: {error}', file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -2,6 +2,8 @@
 real driver is exercised against dnsmasq in tests/e2e)."""
 import threading
 
+import pytest
+
 from kaon.agent.dhcp.agent import DhcpAgent
 from kaon.agent.dhcp.cache import NetworkCache
 from kaon.agent.dhcp.work_queue import NetworkWorkQueue
@@ -168,3 +170,26 @@ def test_work_queue_serialises_a_network_in_priority_order():
     assert queue.wait_idle(5)
     assert order == ['other network', 'first', 'network', 'port']
     queue.shutdown()
+
+
+def test_a_network_that_fails_to_enable_is_retried_not_half_served():
+    agent, server, ready = make_agent()
+    server.networks['n1'] = network('n1')
+    failing = {'n1'}
+
+    class FlakyDriver(RecordingDriver):
+        def enable(self):
+            if self.network['id'] in failing:
+                raise RuntimeError('no DHCP port: quota')
+            super().enable()
+    agent.driver_cls = FlakyDriver
+    agent.sync_state()
+    assert agent.needs_resync == {'n1'}          # marked for retry
+    assert agent.cache.get('n1') is None          # and not half-served
+    with pytest.raises(RuntimeError):             # an event meanwhile
+        agent.port_changed(port('p1'))            # tries again, fails
+    assert 'p1' not in ready                      # never falsely ready
+    failing.clear()
+    agent.sync_state(list(agent.needs_resync))
+    assert ('enable', 'n1') in RecordingDriver.log
+    assert agent.needs_resync == set()

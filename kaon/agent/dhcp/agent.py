@@ -125,8 +125,15 @@ class DhcpAgent:
         old = self.cache.get(network['id'])
         self.cache.put(network)
         if driver is None:
-            driver = self.drivers[network['id']] = self.make_driver(network)
-            driver.enable()
+            driver = self.make_driver(network)
+            try:
+                driver.enable()
+            except Exception:
+                # Not served: forget it, so that port events don't mark
+                # ports ready on a network nothing serves; resync retries.
+                self.cache.remove(network['id'])
+                raise
+            self.drivers[network['id']] = driver
         else:
             driver.network = network
             if old is not None and dhcp_cidrs(old) != dhcp_cidrs(network):
@@ -205,6 +212,8 @@ class DhcpAgent:
                 self._sync_some(network_ids)
 
     def _sync_all(self) -> None:
+        # Cleared first: networks that fail below are marked again.
+        self.needs_resync.clear()
         networks = self.plugin.get_active_networks_info()
         wanted = {n['id'] for n in networks}
         known = set(self.drivers) | set(self.existing_networks())
@@ -212,7 +221,6 @@ class DhcpAgent:
             LOG.info('network %s no longer hosted here; disabling', stale)
             self._disable_stale(stale)
         self._configure_all(networks)
-        self.needs_resync.clear()
 
     def _sync_some(self, network_ids: list[str]) -> None:
         for network_id in network_ids:
