@@ -11,15 +11,16 @@ the events.
 from __future__ import annotations
 
 import logging
-import queue
 import random
-import threading
 from typing import Any, Callable
 
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
+from kaon.conf import CONF
+from kaon.plugin import networks
 from kaon.scheduler import dhcp as scheduler
+from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
 ADMIN = Context.admin()
@@ -38,9 +39,7 @@ class DhcpAgentNotifier:
     def __init__(self, plugin: Plugin) -> None:
         self.plugin = plugin
         self.client = common.client(common.DHCP_AGENT, '1.0')
-        self._jobs: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name='dhcp-notifier')
+        self._jobs = NetworkWorkQueue(workers=4, name='dhcp-notifier')
         handlers: dict[tuple[str, str], Callable[[dict], None]] = {
             ('network', 'update'): self._network_updated,
             ('network', 'delete'): self._network_deleted,
@@ -58,31 +57,22 @@ class DhcpAgentNotifier:
             plugin.events.subscribe(resource, event, self._enqueuer(handler))
 
     def start(self) -> None:
-        self._thread.start()
+        """Nothing to start: work runs on the queue's pool as it comes."""
 
     def reschedule(self, network_id: str) -> None:
         """Find agents for a network that lost one (failover)."""
-        self._jobs.put((self._schedule, network_id))
+        self._jobs.submit(network_id, 0, lambda: self._schedule(network_id))
 
     def wait_idle(self) -> None:
         """Block until every queued event has been cast (tests, shutdown)."""
-        self._jobs.join()
+        self._jobs.wait_idle()
 
     def _enqueuer(self, handler: Callable[[dict], None]) -> Callable:
         def enqueue(_resource: str, _event: str, _ctx: Any,
                     payload: dict) -> None:
-            self._jobs.put((handler, payload))
+            self._jobs.submit(_network_of(payload), 0,
+                              lambda: handler(payload))
         return enqueue
-
-    def _run(self) -> None:
-        while True:
-            handler, payload = self._jobs.get()
-            try:
-                handler(payload)
-            except Exception:  # noqa: BLE001 - keep notifying the rest
-                LOG.exception('DHCP notification failed')
-            finally:
-                self._jobs.task_done()
 
     # Casting.
     def _cast(self, agent: Any, method: str, payload: dict,
@@ -95,10 +85,8 @@ class DhcpAgentNotifier:
                                     server=agent['host'])
         cctxt.cast(common.admin_context(), method, payload=payload)
 
-    def _cast_hosting(self, network_id: str, method: str, payload: dict,
-                      schedule: bool = False) -> None:
-        if schedule:
-            self._schedule(network_id)
+    def _cast_hosting(self, network_id: str, method: str,
+                      payload: dict) -> None:
         for agent in self._hosting(network_id):
             self._cast(agent, method, payload)
 
@@ -115,10 +103,18 @@ class DhcpAgentNotifier:
             self._cast(dict(agent._mapping), 'network_create_end',
                        {'network': {'id': network_id}})
 
-    def _with_network(self, item: dict) -> dict:
-        network = self.plugin.get('network', ADMIN,
-                                  item['network_id'])
-        return dict(item, network=network)
+    def _hosting_and_network(self, network_id: str,
+                             schedule: bool) -> tuple[list[dict], dict]:
+        """The hosting agents and the network dict in one read; schedule
+        first (a write) only if the network is short of agents."""
+        with self.plugin.db.reading() as conn:
+            agents = [dict(a._mapping)
+                      for a in scheduler.hosting_agents(conn, network_id)]
+            network = networks.get_network(conn, ADMIN, network_id)
+        if schedule and len(agents) < CONF.dhcp_agents_per_network:
+            self._schedule(network_id)
+            agents = self._hosting(network_id)
+        return agents, network
 
     # Event handlers.
     def _network_updated(self, payload: dict) -> None:
@@ -135,9 +131,11 @@ class DhcpAgentNotifier:
         subnet = payload['subnet']
         method = 'subnet_update_end' if 'original_subnet' in payload \
             else 'subnet_create_end'
-        self._cast_hosting(subnet['network_id'], method,
-                           {'subnet': self._with_network(subnet)},
-                           schedule=True)
+        agents, network = self._hosting_and_network(subnet['network_id'],
+                                                    schedule=True)
+        for agent in agents:
+            self._cast(agent, method, {'subnet': dict(subnet,
+                                                      network=network)})
 
     def _subnet_deleted(self, payload: dict) -> None:
         network_id = payload['removed'].network_id
@@ -146,11 +144,11 @@ class DhcpAgentNotifier:
 
     def _port_created(self, payload: dict) -> None:
         port = payload['port']
-        if port['device_id'] != 'reserved_dhcp_port':
-            self._schedule(port['network_id'])
-        agents = self._hosting(port['network_id'])
+        agents, network = self._hosting_and_network(
+            port['network_id'],
+            schedule=port['device_id'] != 'reserved_dhcp_port')
         first = random.choice(agents) if agents else None
-        body = {'port': self._with_network(port)}
+        body = {'port': dict(port, network=network)}
         for agent in agents:
             # One agent answers first (Neutron's high-priority agent).
             self._cast(agent, 'port_create_end', body,
@@ -183,3 +181,15 @@ class DhcpAgentNotifier:
                                         server=agent['host'])
             cctxt.cast(common.admin_context(), 'agent_updated', payload={
                 'admin_state_up': agent['admin_state_up']})
+
+
+def _network_of(payload: dict) -> str:
+    """The network an event belongs to: its events are cast in order."""
+    for key in ('port', 'subnet', 'removed'):
+        item = payload.get(key)
+        if isinstance(item, dict) and 'network_id' in item:
+            return item['network_id']
+    if 'network' in payload:
+        return payload['network']['id']
+    removed = payload.get('removed')
+    return payload.get('network_id') or getattr(removed, 'network_id', '')

@@ -6,7 +6,7 @@ import pytest
 
 from kaon.agent.dhcp.agent import DhcpAgent
 from kaon.agent.dhcp.cache import NetworkCache
-from kaon.agent.dhcp.work_queue import NetworkWorkQueue
+from kaon.work_queue import NetworkWorkQueue
 
 
 class Conf:
@@ -193,3 +193,20 @@ def test_a_network_that_fails_to_enable_is_retried_not_half_served():
     agent.sync_state(list(agent.needs_resync))
     assert ('enable', 'n1') in RecordingDriver.log
     assert agent.needs_resync == set()
+
+
+def test_cache_follows_swaps_and_a_list_changed_under_it():
+    cache = NetworkCache()
+    net = network('n1', ports=[port(f'p{i}', ip=f'10.0.0.{i + 10}')
+                               for i in range(5)])
+    cache.put(net)
+    assert cache.remove_port('p1')['id'] == 'p1'          # p4 fills the hole
+    assert [p['id'] for p in net['ports']] == ['p0', 'p4', 'p2', 'p3']
+    assert cache.get_port('p4')['fixed_ips'][0]['ip_address'] == '10.0.0.14'
+    assert cache.ip_owner('n1', '10.0.0.11') is None
+    net['ports'].insert(0, port('d1', ip='10.0.0.2'))    # device manager
+    cache.put_port(port('p3', ip='10.0.0.99'))
+    assert cache.get_port('p3')['fixed_ips'][0]['ip_address'] == '10.0.0.99'
+    assert cache.ip_owner('n1', '10.0.0.99') == 'p3'
+    assert cache.ip_owner('n1', '10.0.0.13') is None
+    assert len(net['ports']) == 5

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import oslo_messaging
 
 from kaon.agent.dhcp.cache import Network, NetworkCache, Port
-from kaon.agent.dhcp.work_queue import NetworkWorkQueue
+from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
 DHCP_OWNER = 'network:dhcp'
@@ -48,7 +48,7 @@ class DhcpAgent:
         self.mark_ready = ready_ports
         self.cache = NetworkCache()
         self.drivers: dict[str, Any] = {}
-        self.queue = NetworkWorkQueue(workers=8)
+        self.queue = NetworkWorkQueue(workers=8, name='dhcp')
         self.needs_resync: set[str] = set()
         self.full_resync = threading.Event()
         self._sync_lock = threading.Lock()
@@ -118,21 +118,19 @@ class DhcpAgent:
         self.configure_network(network)
 
     def configure_network(self, network: Network) -> None:
-        """Serve `network` as described, enabling or reloading as needed."""
+        """Serve `network` as described, enabling or reloading as needed.
+
+        The cache takes the network only once it is served: a network that
+        failed to enable is not half-served (its ports are never reported
+        ready), and the resync loop tries it again.
+        """
         driver = self.drivers.get(network['id'])
         if not network['admin_state_up'] or not dhcp_cidrs(network):
             return self.disable_network(network['id'])
         old = self.cache.get(network['id'])
-        self.cache.put(network)
         if driver is None:
             driver = self.make_driver(network)
-            try:
-                driver.enable()
-            except Exception:
-                # Not served: forget it, so that port events don't mark
-                # ports ready on a network nothing serves; resync retries.
-                self.cache.remove(network['id'])
-                raise
+            driver.enable()
             self.drivers[network['id']] = driver
         else:
             driver.network = network
@@ -140,6 +138,7 @@ class DhcpAgent:
                 driver.restart()
             else:
                 driver.reload_allocations()
+        self.cache.put(network)
         self.mark_ready([p['id'] for p in network['ports']])
 
     def disable_network(self, network_id: str) -> None:

@@ -1,7 +1,10 @@
 """NetworkCache: what this agent believes it serves, network by network.
 
 The network dicts are shared with the drivers (a driver reads the ports of
-`driver.network`), so updating a port here updates what the driver serves.
+`driver.network` when it reconciles everything), so updating a port here
+updates what the driver serves.  Port events must not cost O(ports in the
+network): ports are found through an index of list positions (a removal
+swaps the last port into the hole) and IPs through an index of owners.
 """
 from __future__ import annotations
 
@@ -12,10 +15,16 @@ Network = dict[str, Any]
 Port = dict[str, Any]
 
 
+def _ips(port: Port) -> list[str]:
+    return [ip['ip_address'] for ip in port.get('fixed_ips', ())]
+
+
 class NetworkCache:
     def __init__(self) -> None:
         self._networks: dict[str, Network] = {}
         self._port_network: dict[str, str] = {}
+        self._position: dict[str, int] = {}           # port id -> index
+        self._ip_owner: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
 
     def get(self, network_id: str) -> Network | None:
@@ -26,39 +35,70 @@ class NetworkCache:
 
     def put(self, network: Network) -> None:
         with self._lock:
-            self._forget_ports(network['id'])
+            self._forget(network['id'])
             self._networks[network['id']] = network
-            for port in network['ports']:
-                self._port_network[port['id']] = network['id']
+            for i, port in enumerate(network['ports']):
+                self._index(network['id'], port, i)
 
     def remove(self, network_id: str) -> None:
         with self._lock:
-            self._forget_ports(network_id)
+            self._forget(network_id)
             self._networks.pop(network_id, None)
 
-    def _forget_ports(self, network_id: str) -> None:
+    def _index(self, network_id: str, port: Port, position: int) -> None:
+        self._port_network[port['id']] = network_id
+        self._position[port['id']] = position
+        for ip in _ips(port):
+            self._ip_owner[(network_id, ip)] = port['id']
+
+    def _unindex_ips(self, network_id: str, port: Port) -> None:
+        for ip in _ips(port):
+            if self._ip_owner.get((network_id, ip)) == port['id']:
+                del self._ip_owner[(network_id, ip)]
+
+    def _forget(self, network_id: str) -> None:
         old = self._networks.get(network_id)
         for port in (old or {}).get('ports', ()):
             self._port_network.pop(port['id'], None)
+            self._position.pop(port['id'], None)
+            self._unindex_ips(network_id, port)
+
+    def _position_of(self, network_id: str, port_id: str) -> int | None:
+        """The port's index, re-indexing the network if someone (the device
+        manager swapping in the DHCP port) changed the list under us."""
+        ports = self._networks[network_id]['ports']
+        position = self._position.get(port_id)
+        if position is not None and position < len(ports) and \
+                ports[position]['id'] == port_id:
+            return position
+        for i, port in enumerate(ports):
+            self._index(network_id, port, i)
+        return self._position.get(port_id) if any(
+            p['id'] == port_id for p in ports) else None
 
     def get_port(self, port_id: str) -> Port | None:
-        network = self._networks.get(self._port_network.get(port_id, ''))
-        if network is None:
+        network_id = self._port_network.get(port_id, '')
+        if network_id not in self._networks:
             return None
-        return next((p for p in network['ports'] if p['id'] == port_id), None)
+        position = self._position_of(network_id, port_id)
+        return None if position is None else \
+            self._networks[network_id]['ports'][position]
 
     def put_port(self, port: Port) -> Port | None:
         """Add or replace a port; returns the version it replaced."""
         with self._lock:
-            network = self._networks[port['network_id']]
-            ports = network['ports']
-            for i, old in enumerate(ports):
-                if old['id'] == port['id']:
-                    ports[i] = port
-                    return old
-            ports.append(port)
-            self._port_network[port['id']] = port['network_id']
-            return None
+            network_id = port['network_id']
+            ports = self._networks[network_id]['ports']
+            position = self._position_of(network_id, port['id'])
+            old = ports[position] if position is not None else None
+            if old is not None:
+                self._unindex_ips(network_id, old)
+                ports[position] = port
+            else:
+                position = len(ports)
+                ports.append(port)
+            self._index(network_id, port, position)
+            return old
 
     def remove_port(self, port_id: str) -> Port | None:
         with self._lock:
@@ -66,17 +106,21 @@ class NetworkCache:
             network = self._networks.get(network_id or '')
             if network is None:
                 return None
-            for i, port in enumerate(network['ports']):
-                if port['id'] == port_id:
-                    return network['ports'].pop(i)
-            return None
+            ports = network['ports']
+            position = self._position_of(network_id, port_id)
+            if position is None:
+                return None
+            del self._position[port_id]
+            port, last = ports[position], ports.pop()
+            if last is not port:         # fill the hole with the last one
+                ports[position] = last
+                self._position[last['id']] = position
+            self._unindex_ips(network_id, port)
+            return port
 
     def ip_owner(self, network_id: str, ip_address: str) -> str | None:
         """Which cached port holds this address on the network, if any."""
-        for port in (self.get(network_id) or {}).get('ports', ()):
-            if any(ip['ip_address'] == ip_address for ip in port['fixed_ips']):
-                return port['id']
-        return None
+        return self._ip_owner.get((network_id, ip_address))
 
     def get_state(self) -> dict[str, int]:
         """The counts report_state carries."""

@@ -123,12 +123,16 @@ class DeviceManager:
         port = self.setup_dhcp_port(network)
         namespace = namespace_name(self.conf, network['id'])
         device = interface_name(port['id'])
+        plug = (namespace, device, tap_name(port['id']),
+                bridge_name(self.conf, network['id']), port['mac_address'],
+                network.get('mtu') or 1500, self.port_cidrs(network, port))
+        if ip_lib.veth_in_place(*plug):
+            # A restarted agent: all in place (the iptables rule lives and
+            # dies with the namespace, which survived).
+            return device
         ip_lib.ensure_namespace(namespace)
         self._remove_stale_devices(namespace, device)
-        ip_lib.plug_veth(namespace, device, tap_name(port['id']),
-                         bridge_name(self.conf, network['id']),
-                         port['mac_address'], network.get('mtu') or 1500,
-                         self.port_cidrs(network, port))
+        ip_lib.plug_veth(*plug)
         iptables.ensure_checksum_fill(namespace)
         return device
 

@@ -206,19 +206,49 @@ def plug_veth(namespace: str, ns_name: str, root_name: str, bridge: str,
                  master=_index(ipr, bridge), state='up')
 
 
+def veth_in_place(namespace: str, ns_name: str, root_name: str,
+                  bridge: str, mac: str, mtu: int,
+                  cidrs: Iterable[str]) -> bool:
+    """Would plug_veth change nothing?  Two netlink sockets instead of a
+    full re-plug: what an agent restart finds for every network it serves.
+    `ns_name` must also be the namespace's only device besides lo."""
+    if not namespace_exists(namespace):
+        return False
+    with _ipr(namespace) as ipr:
+        links = {link.get('ifname'): link for link in ipr.get_links()}
+        device = links.get(ns_name)
+        if set(links) != {'lo', ns_name} or device.get('address') != mac \
+                or device.get('mtu') != mtu or device['state'] != 'up':
+            return False
+        if _global_addresses(ipr, device['index']) != \
+                {ipaddress.ip_interface(c) for c in cidrs}:
+            return False
+    with _ipr() as ipr:
+        tap, master = _index(ipr, root_name), _index(ipr, bridge)
+        if tap is None or master is None:
+            return False
+        link = ipr.get_links(tap)[0]
+        return link.get('master') == master and link['state'] == 'up'
+
+
+def _global_addresses(ipr: IPRoute, index: int) -> set:
+    """The device's addresses, without the kernel's IPv6 link-local one."""
+    present = set()
+    for msg in ipr.get_addr(index=index):
+        iface = ipaddress.ip_interface(
+            f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")
+        if not iface.ip.is_link_local:
+            present.add(iface)
+    return present
+
+
 def _sync_addresses(ipr: IPRoute, index: int, cidrs: Iterable[str]) -> None:
     """Make the device's global addresses exactly `cidrs`.
 
     Link-local IPv6 addresses are the kernel's and stay.
     """
     wanted = {ipaddress.ip_interface(c) for c in cidrs}
-    present = set()
-    for msg in ipr.get_addr(index=index):
-        iface = ipaddress.ip_interface(
-            f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")
-        if iface.ip.is_link_local:
-            continue
-        present.add(iface)
+    present = _global_addresses(ipr, index)
     for iface in present - wanted:
         ipr.addr('del', index=index, address=str(iface.ip),
                  prefixlen=iface.network.prefixlen)
@@ -238,10 +268,4 @@ def device_addresses(name: str, namespace: str | None = None) -> list[str]:
         index = _index(ipr, name)
         if index is None:
             return []
-        result = []
-        for msg in ipr.get_addr(index=index):
-            iface = ipaddress.ip_interface(
-                f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")
-            if not iface.ip.is_link_local:
-                result.append(str(iface))
-        return sorted(result)
+        return sorted(str(i) for i in _global_addresses(ipr, index))

@@ -1,6 +1,7 @@
 """Per-network serialised work: one network's events one at a time, in
 (priority, arrival) order, many networks in parallel (Neutron's
-ResourceProcessingQueue, without the 0.1 s polling loop)."""
+ResourceProcessingQueue, without the 0.1 s polling loop).  The DHCP agent
+uses it for casts it receives, the server's notifier for casts it sends."""
 from __future__ import annotations
 
 import heapq
@@ -15,8 +16,8 @@ Job = Callable[[], None]
 
 
 class NetworkWorkQueue:
-    def __init__(self, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix='dhcp')
+    def __init__(self, workers: int, name: str = 'work') -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix=name)
         self._pending: dict[str, list] = {}
         self._busy: set[str] = set()
         self._lock = threading.Lock()
