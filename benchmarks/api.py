@@ -47,6 +47,8 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.common import finish  # noqa: E402
+
 from tests.support.postgres import (  # noqa: E402
     PostgresInstance, PostgresNotInstalled)
 from tests.support.server import KaonServer  # noqa: E402
@@ -731,14 +733,7 @@ def main() -> int:
     results['ipam'] = bench_ipam(sizes)
     results['seconds'] = round(time.perf_counter() - started, 1)
 
-    text = report(results)
-    print('\n' + text)
-    print(f'\n(total {results["seconds"]} s, load average at start '
-          f'{results["machine"]["loadavg"]})')
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(results, f, indent=2, default=str)
-    print(f'results written to {os.path.relpath(args.out, ROOT)}')
+    finish(results, report, args.out)
     return 0
 
 

@@ -70,6 +70,7 @@ sys.path.insert(0, ROOT)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
+from tests.support.procs import processes_naming  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
 FULL = [50, 200]
@@ -106,21 +107,6 @@ def dist(values: list[float]) -> dict[str, Any]:
 
 
 # -- the installation ---------------------------------------------------------
-
-def processes_naming(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f'/proc/{entry}/cmdline', 'rb') as f:
-                argv = f.read().decode(errors='replace').split('\0')
-        except OSError:
-            continue
-        if any(marker in arg for arg in argv):
-            found.append(int(entry))
-    return found
-
 
 class Kaon:
     """API server + DHCP agent embedded here, and the compute side."""

@@ -85,6 +85,8 @@ from typing import Any, Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.common import finish  # noqa: E402
+
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
 from tests.support.server import KaonServer  # noqa: E402
@@ -1178,14 +1180,7 @@ def main() -> int:
                                 'queue overflows: some events were lost')
     results['leftovers'] = left
     results['seconds'] = round(time.perf_counter() - started, 1)
-    text = report(results)
-    print('\n' + text)
-    print(f'\n(total {results["seconds"]} s, load average at start '
-          f'{results["machine"]["loadavg"]})')
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(results, f, indent=2, default=str)
-    print(f'results written to {os.path.relpath(args.out, ROOT)}')
+    finish(results, report, args.out)
     return 0
 
 

@@ -18,7 +18,6 @@ import uuid
 from typing import Any, Callable
 
 from kaon.compute import store
-from kaon.compute.guest import Guest
 
 READY_POLL = 0.02
 

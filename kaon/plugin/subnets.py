@@ -109,11 +109,11 @@ def _check_gateway(net: ranges.IPNetwork, gateway: str | None) -> None:
         return
     address = ipaddress.ip_address(gateway)
     if address.version != net.version:
-        raise _invalid(f'Gateway IP version inconsistent with allocation '
-                       f'pool version')
+        raise _invalid('Gateway IP version inconsistent with allocation '
+                       'pool version')
     if address in net and net.version == 4 and net.prefixlen < 31 and \
             address in (net.network_address, net.broadcast_address):
-        raise _invalid(f'Gateway is not valid on subnet')
+        raise _invalid('Gateway is not valid on subnet')
 
 
 def _check_lists(subnet_id: str, body: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from kaon.agent.linux import ip_lib
 from tests.e2e.conftest import (BRIDGE_PREFIX, MADE, NS_PREFIX, RUN,
                                 STATE_PREFIX, _our_dnsmasqs, cleanup,
                                 leftovers)
+from tests.support.procs import processes_naming
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.slow
@@ -54,23 +55,6 @@ def wait_for(predicate: Callable[[], Any], what: str,
             raise AssertionError(f'timed out after {timeout:.0f} s waiting '
                                  f'for {what}')
         time.sleep(interval)
-
-
-def processes_naming(marker: str) -> list[int]:
-    """Processes (not this one) whose command line mentions `marker`:
-    a detached kaon up, its dnsmasqs, the VMs' udhcpc clients."""
-    found = []
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f'/proc/{entry}/cmdline', 'rb') as f:
-                argv = f.read().decode(errors='replace').split('\0')
-        except OSError:
-            continue
-        if any(marker in arg for arg in argv):
-            found.append(int(entry))
-    return found
 
 
 class Kaon:
