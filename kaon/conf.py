@@ -33,6 +33,9 @@ core_opts = [
                     'request without X-Project-Id in noauth mode.'),
     cfg.StrOpt('base_mac', default='fa:16:3e:00:00:00',
                help='Base MAC address; the zero octets are randomised.'),
+    cfg.IntOpt('mac_generation_retries', default=16, min=1,
+               help='How many random MACs to try before a port create '
+                    'fails with MacAddressGenerationFailure.'),
     cfg.IntOpt('global_physnet_mtu', default=1500, min=68,
                help='MTU of the underlying physical network; the '
                     'largest MTU a network may have.'),

@@ -88,6 +88,10 @@ class MacAddressInUse(InUse):
                'The mac address %(mac)s is in use.')
 
 
+class MacAddressGenerationFailure(Conflict):
+    message = 'Unable to generate unique mac on network %(net_id)s.'
+
+
 class IpAddressAlreadyAllocated(Conflict):
     message = 'IP address %(ip)s already allocated in subnet %(subnet_id)s.'
 

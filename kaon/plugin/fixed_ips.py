@@ -30,9 +30,9 @@ Allocation = dict[str, str]
 
 def _record(conn: Connection, port: dict[str, Any], subnet: Any,
             address: str) -> Allocation:
-    conn.execute(insert(ip_allocations).values(
-        subnet_id=subnet.id, ip_address=address, port_id=port['id'],
-        network_id=port['network_id'], ip_key=ranges.ip_key(address)))
+    conn.execute(insert(ip_allocations), {
+        'subnet_id': subnet.id, 'ip_address': address, 'port_id': port['id'],
+        'network_id': port['network_id'], 'ip_key': ranges.ip_key(address)})
     return {'subnet_id': subnet.id, 'ip_address': address}
 
 

@@ -82,7 +82,7 @@ def create_networks(conn: Connection, ctx: Context,
         values = common.column_values(networks, body)
         values.update(id=common.new_id(), status='ACTIVE',
                       **common.standard_attrs(body))
-        conn.execute(insert(networks).values(**values))
+        conn.execute(insert(networks), values)
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]

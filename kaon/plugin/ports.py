@@ -92,18 +92,23 @@ def _mac_taken(conn: Connection, network_id: str, mac: str) -> bool:
 
 def _choose_mac(conn: Connection, network_id: str,
                 requested: str | None) -> str:
-    """The requested MAC if free on the network, else a random one.
+    """The requested MAC if free on the network, else a random free one.
 
-    A random MAC is not checked first: the (network_id, mac_address) unique
-    constraint catches the one-in-16-million clash and the transaction is
-    retried with a new MAC, which saves a query on every port create.
+    Random MACs are checked too: a bulk of 500 ports into a network of
+    100,000 would clash about three times, and each clash caught only by the
+    unique constraint would restart the whole bulk.  The constraint stays
+    the guarantee against concurrent creates.
     """
-    if not requested:
-        return macs.random_mac(CONF.base_mac)
-    mac = macs.normalize(requested)
-    if _mac_taken(conn, network_id, mac):
-        raise exc.MacAddressInUse(net_id=network_id, mac=mac)
-    return mac
+    if requested:
+        mac = macs.normalize(requested)
+        if _mac_taken(conn, network_id, mac):
+            raise exc.MacAddressInUse(net_id=network_id, mac=mac)
+        return mac
+    for _ in range(CONF.mac_generation_retries):
+        mac = macs.random_mac(CONF.base_mac)
+        if not _mac_taken(conn, network_id, mac):
+            return mac
+    raise exc.MacAddressGenerationFailure(net_id=network_id)
 
 
 def _check_policy(ctx: Context, network: Any, body: dict[str, Any],
@@ -153,7 +158,9 @@ def _create_port(conn: Connection, ctx: Context,
                                           body.get('mac_address')),
                   **common.standard_attrs(body))
     values = common.with_defaults(ports, values)
-    conn.execute(insert(ports).values(**values))
+    # Values as parameters, not in the statement: the statement (and its
+    # compiled form) is then the same for every port.
+    conn.execute(insert(ports), values)
     port = common.to_api(values)
     port['fixed_ips'] = fixed_ips.allocate(conn, values,
                                            body.get('fixed_ips'))

@@ -151,7 +151,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     values = common.column_values(subnets, body)
     values.update(id=subnet_id, cidr=str(net), gateway_ip=gateway,
                   **common.standard_attrs(body))
-    conn.execute(insert(subnets).values(**values))
+    conn.execute(insert(subnets), values)
     _store_pools(conn, subnet_id, pools, net.version)
     allocator.store_ranges(conn, subnet_id, pools)
     _store_dns(conn, subnet_id, body.get('dns_nameservers') or [])

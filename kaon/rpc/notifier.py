@@ -103,15 +103,21 @@ class DhcpAgentNotifier:
             self._cast(dict(agent._mapping), 'network_create_end',
                        {'network': {'id': network_id}})
 
-    def _hosting_and_network(self, network_id: str,
-                             schedule: bool) -> tuple[list[dict], dict]:
-        """The hosting agents and the network dict in one read; schedule
-        first (a write) only if the network is short of agents."""
+    def _hosting_and_network(self, network_id: str, schedule: bool
+                             ) -> tuple[list[dict], dict | None]:
+        """The hosting agents and (only if there are any) the network dict,
+        in one read; a write to schedule only if the network is short of
+        agents and an eligible agent exists (with no agents at all, a port
+        create costs the notifier one read)."""
         with self.plugin.db.reading() as conn:
             agents = [dict(a._mapping)
                       for a in scheduler.hosting_agents(conn, network_id)]
-            network = networks.get_network(conn, ADMIN, network_id)
-        if schedule and len(agents) < CONF.dhcp_agents_per_network:
+            short = schedule and \
+                len(agents) < CONF.dhcp_agents_per_network and \
+                scheduler.could_add_agent(conn, {a['id'] for a in agents})
+            network = networks.get_network(conn, ADMIN, network_id) \
+                if agents or short else None
+        if short:
             self._schedule(network_id)
             agents = self._hosting(network_id)
         return agents, network

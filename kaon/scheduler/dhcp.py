@@ -67,6 +67,16 @@ def _eligible(conn: Connection) -> list[Any]:
     return sorted(rows, key=lambda r: (load.get(r.id, 0), r.host))
 
 
+def could_add_agent(conn: Connection, hosting: set[str]) -> bool:
+    """Is there an alive, admin-up DHCP agent not hosting the network yet?
+    (A read: the notifier asks it before it dares a write transaction.)"""
+    return conn.execute(select(agents.c.id).where(
+        agents.c.agent_type == DHCP_AGENT_TYPE,
+        agents.c.admin_state_up.is_(True),
+        agents.c.heartbeat_timestamp >= _alive_since(),
+        agents.c.id.not_in(hosting)).limit(1)).first() is not None
+
+
 def _bind(conn: Connection, network_id: str, agent_id: str) -> None:
     index = conn.execute(select(func.max(bindings.c.binding_index)).where(
         bindings.c.network_id == network_id)).scalar() or 0
