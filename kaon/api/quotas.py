@@ -50,6 +50,10 @@ class QuotaItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                project_id: str) -> None:
         ctx = from_request(req)
+        if project_id == 'tenant':
+            # Neutron's "who am I" for quota clients (GET /quotas/tenant).
+            write_json(resp, {'tenant': {'tenant_id': ctx.project_id}})
+            return
         if ctx.project_id != project_id:
             _require_admin(ctx, 'get')
         write_json(resp, {'quota': self.plugin.get_quota(project_id)})
