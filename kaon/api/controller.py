@@ -6,6 +6,7 @@ import urllib.parse
 from typing import Any
 
 import falcon
+import orjson
 
 from kaon import exceptions as exc
 from kaon.api import attributes, query
@@ -28,9 +29,11 @@ def read_json(req: falcon.Request) -> Any:
 
 def write_json(resp: falcon.Response, body: Any,
                status: str = falcon.HTTP_200) -> None:
+    """orjson: a list of 10,000 ports is 6 MB of JSON, and encoding it with
+    the standard library took a sixth of the request."""
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.text = json.dumps(body)
+    resp.data = orjson.dumps(body)
 
 
 def query_params(req: falcon.Request) -> dict[str, list[str]]:
