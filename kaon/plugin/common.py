@@ -5,7 +5,8 @@ import datetime
 import uuid
 from typing import Any, Iterable, Iterator, Mapping
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from kaon.db.models import tags as tags_table
@@ -76,14 +77,28 @@ def chunks(items: list[str]) -> Iterator[list[str]]:
         yield items[i:i + CHUNK]
 
 
+def _parents_in(conn: Connection, column: Any,
+                ids: list[str]) -> Iterator[Any]:
+    """`column IN ids` as cheaply as the database allows: one array
+    parameter on PostgreSQL (900 bound parameters per query cost it more
+    than the query), chunks under SQLite's parameter limit elsewhere."""
+    if conn.dialect.name == 'postgresql':
+        yield column == any_(bindparam('ids', ids, type_=ARRAY(String)))
+        return
+    for part in chunks(ids):
+        yield column.in_(part)
+
+
 def rows_by(conn: Connection, table: Table, key: str, ids: list[str],
             *order: Any) -> dict[str, list[Any]]:
-    """Child rows of many parents, grouped by parent id, in chunks."""
+    """Child rows of many parents, grouped by parent id."""
     grouped: dict[str, list[Any]] = {i: [] for i in ids}
-    for part in chunks(ids):
-        stmt = select(table).where(table.c[key].in_(part)).order_by(*order)
-        for row in conn.execute(stmt):
-            grouped[row._mapping[key]].append(row)
+    if not ids:
+        return grouped
+    position = list(table.c.keys()).index(key)
+    for clause in _parents_in(conn, table.c[key], ids):
+        for row in conn.execute(select(table).where(clause).order_by(*order)):
+            grouped[row[position]].append(row)
     return grouped
 
 
