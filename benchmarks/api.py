@@ -47,7 +47,7 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import finish  # noqa: E402
+from benchmarks.common import finish, table  # noqa: E402
 
 from tests.support.postgres import (  # noqa: E402
     PostgresInstance, PostgresNotInstalled)
@@ -620,16 +620,6 @@ def machine() -> dict[str, Any]:
             'cpus': os.cpu_count(), 'loadavg': os.getloadavg(),
             'python': platform.python_version(),
             'sqlite': sqlite3.sqlite_version, 'platform': platform.platform()}
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in [headers] + rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ['  '.join(c.rjust(w) if j else c.ljust(w)
-                       for j, (c, w) in enumerate(zip(r, widths)))
-             for r in cells]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 def verdict(ok: bool) -> str:

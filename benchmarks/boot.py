@@ -70,6 +70,7 @@ sys.path.insert(0, ROOT)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
+from benchmarks.common import table  # noqa: E402
 from tests.support.procs import processes_naming  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -401,16 +402,6 @@ def machine() -> dict[str, Any]:
             'dnsmasq': out('dnsmasq', '--version').split('\n')[0],
             'busybox': out('busybox').split('\n')[0],
             'platform': platform.platform()}
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in [headers] + rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ['  '.join(c.rjust(w) if j else c.ljust(w)
-                       for j, (c, w) in enumerate(zip(r, widths)))
-             for r in cells]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 def label(b: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""What every benchmark does at the end: print its table, write its JSON."""
+"""What every benchmark shares: its tables, and printing and writing its
+results at the end."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,17 @@ import os
 from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [['-' if c is None else str(c) for c in row]
+             for row in [headers] + rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ['  '.join(c.rjust(w) if j else c.ljust(w)
+                       for j, (c, w) in enumerate(zip(r, widths)))
+             for r in cells]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
 
 
 def finish(results: dict[str, Any], report: Callable[[dict], str],

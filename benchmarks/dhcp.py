@@ -85,7 +85,7 @@ from typing import Any, Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import finish  # noqa: E402
+from benchmarks.common import finish, table  # noqa: E402
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
@@ -997,17 +997,6 @@ def machine() -> dict[str, Any]:
             'python': platform.python_version(),
             'dnsmasq': run('dnsmasq', '--version').split('\n')[0],
             'platform': platform.platform()}
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [['-' if c is None else str(c) for c in row]
-             for row in [headers] + rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ['  '.join(c.rjust(w) if j else c.ljust(w)
-                       for j, (c, w) in enumerate(zip(r, widths)))
-             for r in cells]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
 
 
 def verdict(ok: bool | None) -> str:
