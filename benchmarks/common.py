@@ -1,12 +1,68 @@
-"""What every benchmark shares: its tables, and printing and writing its
-results at the end."""
+"""What every benchmark shares: a light JSON client, its tables, and
+printing and writing its results at the end."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import time
+import urllib.parse
 from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Client:
+    """A keep-alive HTTP/1.1 connection speaking JSON (lighter than
+    requests, so the client's own cost stays small next to the server's)."""
+
+    def __init__(self, base_url: str, timeout: float = 300) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.timeout = timeout
+        self.conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        conn = http.client.HTTPConnection(self.host, self.port,
+                                          timeout=self.timeout)
+        conn.connect()
+        self.used = time.monotonic()
+        return conn
+
+    def call(self, method: str, path: str, body: Any = None
+             ) -> tuple[int, bytes]:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {'Accept': 'application/json'}
+        if data is not None:
+            headers['Content-Type'] = 'application/json'
+        if time.monotonic() - self.used > 2:
+            # The server may drop a connection idle this long just as we
+            # send on it: start afresh rather than race it.
+            self.conn.close()
+            self.conn = self._connect()
+        try:
+            self.conn.request(method, path, data, headers)
+            resp = self.conn.getresponse()
+        except (ConnectionError, http.client.HTTPException):
+            if method not in ('GET', 'DELETE'):
+                raise
+            self.conn.close()
+            self.conn = self._connect()
+            self.conn.request(method, path, data, headers)
+            resp = self.conn.getresponse()
+        raw = resp.read()
+        self.used = time.monotonic()
+        return resp.status, raw
+
+    def json(self, method: str, path: str, body: Any = None,
+             expect: int = 200) -> Any:
+        status, raw = self.call(method, path, body)
+        if status != expect:
+            raise RuntimeError(f'{method} {path}: {status} {raw[:500]!r}')
+        return json.loads(raw) if raw else None
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

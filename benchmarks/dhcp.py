@@ -85,7 +85,7 @@ from typing import Any, Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import finish, table  # noqa: E402
+from benchmarks.common import Client, finish, table  # noqa: E402
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
@@ -311,54 +311,6 @@ class Watcher:
 
 
 # -- HTTP ---------------------------------------------------------------------
-
-class Client:
-    """A keep-alive HTTP/1.1 connection speaking JSON."""
-
-    def __init__(self, base_url: str, timeout: float = 120) -> None:
-        parsed = urllib.parse.urlsplit(base_url)
-        self.host, self.port, self.timeout = parsed.hostname, parsed.port, \
-            timeout
-        self.conn = http.client.HTTPConnection(self.host, self.port,
-                                               timeout=timeout)
-
-    def call(self, method: str, path: str, body: Any = None
-             ) -> tuple[int, bytes]:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {'Accept': 'application/json'}
-        if data is not None:
-            headers['Content-Type'] = 'application/json'
-        try:
-            self.conn.request(method, path, data, headers)
-        except (ConnectionError, http.client.HTTPException):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(self.host, self.port,
-                                                   timeout=self.timeout)
-            self.conn.request(method, path, data, headers)
-        try:
-            resp = self.conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError):
-            # The server closed an idle keep-alive connection.  Only safe
-            # to send again when the request is idempotent.
-            if method == 'POST':
-                raise
-            self.conn.close()
-            self.conn = http.client.HTTPConnection(self.host, self.port,
-                                                   timeout=self.timeout)
-            self.conn.request(method, path, data, headers)
-            resp = self.conn.getresponse()
-        return resp.status, resp.read()
-
-    def json(self, method: str, path: str, body: Any = None,
-             expect: int = 200) -> Any:
-        status, raw = self.call(method, path, body)
-        if status != expect:
-            raise RuntimeError(f'{method} {path}: {status} {raw[:500]!r}')
-        return json.loads(raw) if raw else None
-
-    def close(self) -> None:
-        self.conn.close()
-
 
 # -- numbers ------------------------------------------------------------------
 
