@@ -75,8 +75,7 @@ def check_owner(ctx: Context, row: Any, action: str) -> None:
 
 def create_networks(conn: Connection, ctx: Context,
                     bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for project, count in _count_by_project(bodies).items():
-        quotas.enforce(conn, project, 'network', count)
+    quotas.enforce_bodies(conn, 'network', bodies)
     ids = []
     for body in bodies:
         values = common.column_values(networks, body)
@@ -86,13 +85,6 @@ def create_networks(conn: Connection, ctx: Context,
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]
-
-
-def _count_by_project(bodies: list[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for body in bodies:
-        counts[body['project_id']] = counts.get(body['project_id'], 0) + 1
-    return counts
 
 
 def update_network(conn: Connection, ctx: Context, net_id: str,

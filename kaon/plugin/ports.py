@@ -136,13 +136,8 @@ def create_ports(conn: Connection, ctx: Context,
                  bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # DHCP agents' own ports are infrastructure: they count as used but are
     # never refused (Neutron checks quotas at the API, which they bypass).
-    by_project: dict[str, int] = {}
-    for body in bodies:
-        if body.get('device_owner') != nets.DHCP_OWNER:
-            by_project[body['project_id']] = by_project.get(
-                body['project_id'], 0) + 1
-    for project, count in by_project.items():
-        quotas.enforce(conn, project, 'port', count)
+    quotas.enforce_bodies(conn, 'port', [
+        b for b in bodies if b.get('device_owner') != nets.DHCP_OWNER])
     return [_create_port(conn, ctx, body) for body in bodies]
 
 

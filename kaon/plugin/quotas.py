@@ -45,6 +45,16 @@ def reset(conn: Connection, project_id: str) -> None:
         models.quotas.c.project_id == project_id))
 
 
+def enforce_bodies(conn: Connection, resource: str,
+                   bodies: list[dict]) -> None:
+    """enforce() for a (bulk) create: what each project adds at once."""
+    adding: dict[str, int] = {}
+    for body in bodies:
+        adding[body['project_id']] = adding.get(body['project_id'], 0) + 1
+    for project, count in adding.items():
+        enforce(conn, project, resource, count)
+
+
 def enforce(conn: Connection, project_id: str, resource: str,
             adding: int) -> None:
     """409 OverQuota if `adding` more would pass the project's limit.

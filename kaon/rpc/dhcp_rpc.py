@@ -33,9 +33,8 @@ def dhcp_device_id(host: str, network_id: str) -> str:
 class DhcpRpcCallback:
     target = oslo_messaging.Target(version='1.10')
 
-    def __init__(self, plugin: Plugin, notifier: Any) -> None:
+    def __init__(self, plugin: Plugin) -> None:
         self.plugin = plugin
-        self.notifier = notifier
 
     def get_active_networks_info(self, context: Any, **kwargs: Any) -> list:
         host = kwargs['host']
@@ -99,14 +98,16 @@ class DhcpRpcCallback:
         self.plugin.set_ports_status(kwargs['port_ids'], 'ACTIVE')
 
     def get_ports(self, context: Any, **kwargs: Any) -> list:
-        filters = {k: v if isinstance(v, list) else [v]
-                   for k, v in (kwargs.get('filters') or {}).items()}
-        return self.plugin.list('port', ADMIN, ListQuery(filters=filters))
+        return self.plugin.list('port', ADMIN, _query(kwargs))
 
     def get_networks(self, context: Any, **kwargs: Any) -> list:
-        filters = {k: v if isinstance(v, list) else [v]
-                   for k, v in (kwargs.get('filters') or {}).items()}
-        return self.plugin.list('network', ADMIN, ListQuery(filters=filters))
+        return self.plugin.list('network', ADMIN, _query(kwargs))
+
+
+def _query(kwargs: dict[str, Any]) -> ListQuery:
+    """RPC filters map names to a value or a list; the plugin wants lists."""
+    return ListQuery(filters={k: v if isinstance(v, list) else [v] for k, v
+                              in (kwargs.get('filters') or {}).items()})
 
 
 class AgentExtRpcCallback:

@@ -20,7 +20,7 @@ class ServerRpc:
         self.notifier = DhcpAgentNotifier(plugin)
         self.servers = [
             common.server(common.PLUGIN, CONF.host,
-                          [DhcpRpcCallback(plugin, self.notifier)]),
+                          [DhcpRpcCallback(plugin)]),
             common.server(common.REPORTS, CONF.host,
                           [AgentExtRpcCallback(plugin)]),
         ]

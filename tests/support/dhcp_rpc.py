@@ -66,7 +66,7 @@ class InProcessDhcpRpc:
     endpoint (kaon.rpc.dhcp_rpc.DhcpRpcCallback) without a transport."""
 
     def __init__(self, cloud: Cloud, host: str) -> None:
-        self.endpoint = DhcpRpcCallback(cloud.plugin, notifier=None)
+        self.endpoint = DhcpRpcCallback(cloud.plugin)
         self.host = host
         self.calls: list[str] = []
 
