@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import collections
 import ipaddress
-import shutil
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
@@ -60,30 +58,8 @@ def conc_server(request: pytest.FixtureRequest) -> Iterator[KaonServer]:
         srv = KaonServer(db_url=db_url, workers=4, quotas={'port': -1})
     else:
         srv = KaonServer(quotas={'port': -1})
-    try:
-        _start(srv)
+    with srv:      # KaonServer.start waits out a busy machine itself
         yield srv
-    finally:
-        srv.stop()
-        shutil.rmtree(srv.state, ignore_errors=True)
-
-
-def _start(srv: KaonServer) -> None:
-    """srv.start(), tolerating a first answer slower than its 1 s probe:
-    four gunicorn workers importing kaon on a busy 2-core machine."""
-    try:
-        srv.start()
-    except requests.Timeout:
-        deadline = time.monotonic() + 120
-        while True:
-            if srv.proc is None or srv.proc.poll() is not None \
-                    or time.monotonic() > deadline:
-                raise
-            try:
-                requests.get(srv.url + '/', timeout=10)
-                return
-            except requests.RequestException:
-                time.sleep(0.2)
 
 
 # -- helpers -------------------------------------------------------------------

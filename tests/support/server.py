@@ -65,7 +65,7 @@ class KaonServer:
             [sys.executable, '-m', 'kaon.cli.main', '--config-file',
              self.config, 'server', *self.server_args], stdout=log,
             stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120   # 4 workers on a busy machine
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError('kaon server exited:\n' + self.log())
