@@ -10,6 +10,7 @@ class Context:
     roles: tuple[str, ...] = ()
     is_admin: bool = False
     request_id: str = ''
+    user_id: str = ''
 
     @classmethod
     def admin(cls, project_id: str = 'admin') -> 'Context':

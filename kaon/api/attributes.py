@@ -34,8 +34,6 @@ class Attribute:
     omit_if_absent: bool = False
     is_filter: bool = True
     is_sort_key: bool = False
-    admin_only: bool = False      # only admins may set it, or see it
-    set_by_admin_only: bool = False  # all see it, only admins set it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +48,7 @@ def _bad(msg: str) -> exc.HTTPBadRequest:
     return exc.HTTPBadRequest(msg=msg)
 
 
-def _default(attr: Attribute) -> Any:
+def default_of(attr: Attribute) -> Any:
     return attr.default() if callable(attr.default) else attr.default
 
 
@@ -61,14 +59,6 @@ def _convert(name: str, attr: Attribute, value: Any) -> Any:
         return attr.validate(value)
     except Invalid as err:
         raise _bad(f'Invalid input for {name}. Reason: {err}.') from None
-
-
-def _check_policy(resource: Resource, ctx: Context, name: str,
-                  attr: Attribute, value: Any, action: str) -> None:
-    restricted = attr.admin_only or attr.set_by_admin_only
-    if restricted and not ctx.is_admin and value != _default(attr):
-        raise exc.PolicyNotAuthorized(
-            action=f'rule:{action}_{resource.name}:{name}')
 
 
 def _project(ctx: Context, body: dict[str, Any]) -> str:
@@ -93,7 +83,6 @@ def prepare_item(resource: Resource, ctx: Context, item: Any,
     unknown = sorted(set(item) - set(resource.attributes))
     if unknown:
         raise _bad(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
-    action = 'create' if creating else 'update'
     result = {}
     for name, attr in resource.attributes.items():
         allowed = attr.allow_post if creating else attr.allow_put
@@ -103,12 +92,11 @@ def prepare_item(resource: Resource, ctx: Context, item: Any,
                            if creating else
                            f'Cannot update read-only attribute {name}')
             result[name] = _convert(name, attr, item[name])
-            _check_policy(resource, ctx, name, attr, result[name], action)
         elif creating and allowed and not attr.omit_if_absent:
             if attr.default is REQUIRED:
                 raise _bad('Failed to parse request. Required attribute '
                            f"'{name}' not specified")
-            result[name] = _default(attr)
+            result[name] = default_of(attr)
     if creating and 'project_id' in resource.attributes:
         result['project_id'] = result['tenant_id'] = _project(ctx, result)
     return result
@@ -131,12 +119,14 @@ def prepare_body(resource: Resource, ctx: Context, body: Any,
     return [prepare_item(resource, ctx, item, creating) for item in items]
 
 
-def render(resource: Resource, ctx: Context, item: dict[str, Any],
-           fields: list[str] | None = None) -> dict[str, Any]:
-    """The item as this caller may see it, limited to `fields` if asked."""
+def render(resource: Resource, item: dict[str, Any],
+           fields: list[str] | None = None,
+           hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The item without the attributes policy hides from this caller,
+    limited to `fields` if asked."""
     shown = {}
-    for name, attr in resource.attributes.items():
-        if attr.admin_only and not ctx.is_admin:
+    for name in resource.attributes:
+        if name in hidden:
             continue
         if fields and name not in fields:
             continue

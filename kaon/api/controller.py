@@ -9,7 +9,7 @@ import falcon
 import orjson
 
 from kaon import exceptions as exc
-from kaon.api import attributes, query
+from kaon.api import attributes, authz, query
 from kaon.api.attributes import Resource
 from kaon.api.context import from_request
 from kaon.conf import CONF
@@ -50,11 +50,13 @@ class Listing:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         ctx = from_request(req)
         params = query_params(req)
-        list_query, fields = query.parse(self.resource, ctx.is_admin, params)
+        hidden = authz.hidden_attributes(ctx, self.resource)
+        list_query, fields = query.parse(self.resource, hidden, params)
         items = self.plugin.list(self.resource.name, ctx, list_query)
         body: dict[str, Any] = {self.resource.collection: [
-            attributes.render(self.resource, ctx, item, fields)
-            for item in items]}
+            attributes.render(self.resource, item, fields, hidden)
+            for item in authz.visible_items(self.plugin, ctx, self.resource,
+                                            items)]}
         page_links = query.links(req.prefix + req.path, params, list_query,
                                  items)
         if page_links:
@@ -73,8 +75,11 @@ class Collection(Listing):
             raise exc.HTTPBadRequest(msg='Bulk operation not supported')
         items = attributes.prepare_body(self.resource, ctx, raw,
                                         creating=True)
-        created = [attributes.render(self.resource, ctx, item) for item in
-                   self.plugin.create(self.resource.name, ctx, items)]
+        authz.check_create(self.plugin, ctx, self.resource, items)
+        hidden = authz.hidden_attributes(ctx, self.resource)
+        created = [attributes.render(self.resource, item, hidden=hidden)
+                   for item in self.plugin.create(self.resource.name, ctx,
+                                                  items)]
         body = {self.resource.collection: created} if bulk else \
             {self.resource.name: created[0]}
         write_json(resp, body, falcon.HTTP_201)
@@ -90,21 +95,26 @@ class Item:
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                item_id: str) -> None:
         ctx = from_request(req)
-        item = self.plugin.get(self.resource.name, ctx, item_id)
+        item = authz.get_item(self.plugin, ctx, self.resource, item_id)
         fields = query_params(req).get('fields', [])
         write_json(resp, {self.resource.name: attributes.render(
-            self.resource, ctx, item, fields)})
+            self.resource, item, fields,
+            authz.hidden_attributes(ctx, self.resource))})
 
     def on_put(self, req: falcon.Request, resp: falcon.Response,
                item_id: str) -> None:
         ctx = from_request(req)
         body = attributes.prepare_body(self.resource, ctx, read_json(req),
                                        creating=False)[0]
+        authz.check_update(self.plugin, ctx, self.resource, item_id, body)
         item = self.plugin.update(self.resource.name, ctx, item_id, body)
         write_json(resp, {self.resource.name: attributes.render(
-            self.resource, ctx, item)})
+            self.resource, item,
+            hidden=authz.hidden_attributes(ctx, self.resource))})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   item_id: str) -> None:
-        self.plugin.delete(self.resource.name, from_request(req), item_id)
+        ctx = from_request(req)
+        authz.check_delete(self.plugin, ctx, self.resource, item_id)
+        self.plugin.delete(self.resource.name, ctx, item_id)
         resp.status = falcon.HTTP_204

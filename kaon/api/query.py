@@ -57,7 +57,7 @@ def _limit(params: dict[str, list[str]]) -> int | None:
     return limit or None
 
 
-def _filters(resource: Resource, ctx_is_admin: bool,
+def _filters(resource: Resource, hidden: frozenset[str],
              params: dict[str, list[str]]) -> dict[str, list[Any]]:
     filters = {}
     for name, values in params.items():
@@ -67,14 +67,13 @@ def _filters(resource: Resource, ctx_is_admin: bool,
             filters[name] = values
             continue
         attr = resource.attributes.get(name)
-        if attr is None or not attr.is_filter or \
-                (attr.admin_only and not ctx_is_admin):
+        if attr is None or not attr.is_filter or name in hidden:
             raise _bad(f'{name} is invalid attribute for filtering')
         filters[name] = [filter_value(resource, name, v) for v in values]
     return filters
 
 
-def parse(resource: Resource, is_admin: bool,
+def parse(resource: Resource, hidden: frozenset[str],
           params: dict[str, list[str]]) -> tuple[ListQuery, list[str]]:
     """The list query and the requested fields of a GET on a collection."""
     try:
@@ -82,7 +81,7 @@ def parse(resource: Resource, is_admin: bool,
     except Invalid as err:
         raise _bad(f'Invalid input for page_reverse. Reason: {err}.') \
             from None
-    query = ListQuery(filters=_filters(resource, is_admin, params),
+    query = ListQuery(filters=_filters(resource, hidden, params),
                       sorts=_sorts(resource, params), limit=_limit(params),
                       marker=params.get('marker', [None])[-1],
                       page_reverse=reverse)

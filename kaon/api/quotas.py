@@ -10,13 +10,20 @@ from kaon.api.controller import read_json, write_json
 from kaon.context import Context
 from kaon.plugin import quotas
 from kaon.plugin.core import Plugin
+from kaon.policy import enforcer
 
 _LIMIT = v.integer(-1)
 
 
-def _require_admin(ctx: Context, action: str) -> None:
-    if not ctx.is_admin:
-        raise exc.PolicyNotAuthorized(action=f'rule:{action}_quota')
+def _authorize(req: falcon.Request, action: str, project_id: str = '',
+               ) -> Context:
+    """Quota rules read the project whose quotas they are; listing every
+    project's quotas has no such project, so only the admin passes."""
+    ctx = from_request(req)
+    target = {'project_id': project_id, 'tenant_id': project_id} \
+        if project_id else {}
+    enforcer.authorize(ctx, f'{action}_quota', target)
+    return ctx
 
 
 def _changes(body: object) -> dict[str, int]:
@@ -39,7 +46,7 @@ class QuotaCollection:
         self.plugin = plugin
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        _require_admin(from_request(req), 'get')
+        _authorize(req, 'get')
         write_json(resp, {'quotas': self.plugin.list_quotas()})
 
 
@@ -49,25 +56,24 @@ class QuotaItem:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                project_id: str) -> None:
-        ctx = from_request(req)
         if project_id == 'tenant':
             # Neutron's "who am I" for quota clients (GET /quotas/tenant).
+            ctx = from_request(req)
             write_json(resp, {'tenant': {'tenant_id': ctx.project_id}})
             return
-        if ctx.project_id != project_id:
-            _require_admin(ctx, 'get')
+        _authorize(req, 'get', project_id)
         write_json(resp, {'quota': self.plugin.get_quota(project_id)})
 
     def on_put(self, req: falcon.Request, resp: falcon.Response,
                project_id: str) -> None:
-        _require_admin(from_request(req), 'update')
+        _authorize(req, 'update', project_id)
         changes = _changes(read_json(req))
         write_json(resp, {'quota': self.plugin.update_quota(project_id,
                                                             changes)})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   project_id: str) -> None:
-        _require_admin(from_request(req), 'delete')
+        _authorize(req, 'delete', project_id)
         self.plugin.delete_quota(project_id)
         resp.status = falcon.HTTP_204
 

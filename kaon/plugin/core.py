@@ -84,6 +84,11 @@ class Plugin:
         self.events.publish(resource, 'delete', ctx,
                             {f'{resource}_id': item_id, 'removed': removed})
 
+    def network_owners(self, ctx: Context,
+                       net_ids: list[str]) -> dict[str, dict[str, Any]]:
+        with self.db.reading() as conn:
+            return networks.owners(conn, ctx, net_ids)
+
     # Quotas are not a standard resource: keyed by project, no id of their own.
     def get_quota(self, project_id: str) -> dict[str, int]:
         with self.db.reading() as conn:
@@ -126,7 +131,6 @@ class Plugin:
 
     def network_agents(self, ctx: Context, network_id: str) -> list[dict]:
         with self.db.reading() as conn:
-            agents.require_admin(ctx, 'get')
             networks.get_row(conn, ctx, network_id)
             return [agents.to_dict(a)
                     for a in scheduler.hosting_agents(conn, network_id)]

@@ -136,7 +136,6 @@ def _create_subnet(conn: Connection, ctx: Context,
     # Locking the network serialises subnet creation on it, which is what
     # makes the overlap check race-free.
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
-    nets.check_owner(ctx, net_row, 'create_subnet')
     quotas.enforce(conn, body['project_id'], 'subnet', 1)
     net = _check_cidr(conn, body)
     gateway = body.get('gateway_ip', ranges.default_gateway(net))
@@ -206,7 +205,6 @@ def _store_routes(conn: Connection, subnet_id: str,
 def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
                   body: dict[str, Any]) -> None:
     row = get_row(conn, ctx, subnet_id)
-    nets.check_owner(ctx, row, 'update_subnet')
     net = ipaddress.ip_network(row.cidr)
     gateway = body.get('gateway_ip', row.gateway_ip)
     if 'gateway_ip' in body:
@@ -252,7 +250,6 @@ def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
     The DHCP ports' addresses on it go with it.  Returns the subnet row.
     """
     row = get_row(conn, ctx, subnet_id)
-    nets.check_owner(ctx, row, 'delete_subnet')
     owners = conn.execute(
         select(ports.c.device_owner).join(
             ip_allocations, ip_allocations.c.port_id == ports.c.id)
