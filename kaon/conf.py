@@ -26,7 +26,12 @@ core_opts = [
                help='Threads per API worker process.'),
     cfg.StrOpt('state_path', default='/var/lib/kaon',
                help='Where kaon keeps its state (SQLite DB, DHCP files).'),
-    cfg.StrOpt('auth_strategy', default='noauth', choices=['noauth'],
+    cfg.StrOpt('auth_strategy', default='noauth',
+               choices=[('noauth', 'no authentication: requests act as the '
+                         'admin, or as the project in their X-Project-Id '
+                         'header; for the embedded mode on 127.0.0.1'),
+                        ('keystone', "keystonemiddleware's auth_token, "
+                         'configured in [keystone_authtoken]')],
                help='The type of authentication to use.'),
     cfg.StrOpt('noauth_project_id', default='admin',
                help='Project that owns resources created by an admin '
@@ -169,12 +174,24 @@ def _messaging_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return result
 
 
+def _auth_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """auth_token's [keystone_authtoken] (with the password plugin's
+    options, as Neutron's sample shows them) and oslo.policy's options."""
+    from keystoneauth1 import loading
+    from keystonemiddleware import auth_token
+    from oslo_policy import opts as policy_opts
+    result = [(group, list(opts)) for group, opts in auth_token.list_opts()]
+    password = loading.get_auth_plugin_conf_options('password')
+    result.append(('keystone_authtoken', password))
+    return result + [(g, list(o)) for g, o in policy_opts.list_opts()]
+
+
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
     return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts +
              compute_opts),
             ('database', database_opts), ('quotas', quota_opts),
-            *_messaging_opts()]
+            *_messaging_opts(), *_auth_opts()]
 
 
 def database_url(conf: cfg.ConfigOpts = CONF) -> str:

@@ -43,9 +43,25 @@ def build_api(plugin: Plugin) -> falcon.App:
     return app
 
 
+def _behind_keystone(app: Any) -> Any:
+    """auth_token in front of everything but the version document at `/`,
+    which Neutron serves unauthenticated (clients discover versions first).
+    auth_token reads [keystone_authtoken] from kaon's own configuration."""
+    from keystonemiddleware import auth_token
+    protected = auth_token.AuthProtocol(app, {'oslo_config_config': CONF})
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get('PATH_INFO', '/') in ('', '/'):
+            return app(environ, start_response)
+        return protected(environ, start_response)
+    return dispatch
+
+
 def build_wsgi(plugin: Plugin) -> Any:
-    """The pipeline Neutron's api-paste.ini builds for noauth:
-    request_id -> sizelimit -> API (auth_token slots in before the API)."""
+    """The pipeline Neutron's api-paste.ini builds: request_id -> sizelimit
+    -> (auth_token, with auth_strategy = keystone) -> API."""
     app: Any = build_api(plugin)
+    if CONF.auth_strategy == 'keystone':
+        app = _behind_keystone(app)
     app = sizelimit.RequestBodySizeLimiter(app, CONF)
     return request_id.RequestId(app)

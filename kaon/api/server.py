@@ -52,12 +52,23 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return make_app()
 
 
+def warn_if_open_without_auth() -> None:
+    """noauth trusts whatever identity a request claims: fine on loopback,
+    a hole anywhere else."""
+    if CONF.auth_strategy == 'noauth' and \
+            CONF.bind_host not in ('127.0.0.1', '::1', 'localhost'):
+        LOG.warning('auth_strategy is noauth and the API listens on %s: '
+                    'anyone who reaches it is the admin. Use auth_strategy '
+                    '= keystone or bind_host = 127.0.0.1.', CONF.bind_host)
+
+
 def serve(with_dhcp_agent: bool = False) -> None:
     """Serve the API until SIGTERM; optionally run a DHCP agent in this
     process too (the embedded mode, over the in-process kaon:// transport)."""
     check_schema()
     host, port = CONF.bind_host, CONF.bind_port
     if CONF.api_workers > 1:
+        warn_if_open_without_auth()
         _Gunicorn({'bind': f'{host}:{port}', 'workers': CONF.api_workers,
                    'worker_class': 'gthread', 'threads': CONF.api_threads,
                    'keepalive': 30, 'loglevel': 'warning'}).run()
@@ -80,6 +91,7 @@ def threaded_server(app: Any) -> wsgi.Server:
     server = wsgi.Server((CONF.bind_host, CONF.bind_port), app,
                          numthreads=CONF.api_threads, request_queue_size=128)
     server.prepare()
+    warn_if_open_without_auth()
     LOG.info('kaon API listening on http://%s:%s', CONF.bind_host,
              CONF.bind_port)
     return server

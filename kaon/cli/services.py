@@ -1,5 +1,6 @@
-"""`kaon server`, `kaon dhcp-agent`, `kaon db upgrade`, `kaon config-sample`:
-the commands that run kaon's own services (the others talk to the API)."""
+"""`kaon server`, `kaon dhcp-agent`, `kaon db upgrade`, `kaon config-sample`,
+`kaon policy sample`: the commands that run or set up kaon's own services
+(the others talk to the API)."""
 from __future__ import annotations
 
 import argparse
@@ -60,6 +61,16 @@ def _config_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy_sample(args: argparse.Namespace) -> int:
+    """oslo.policy's own generator, so the sample is exactly what the
+    Enforcer registers (and what oslopolicy-sample-generator prints)."""
+    from oslo_policy import generator
+    from oslo_config import cfg
+    generator.generate_sample(['--namespace', 'kaon'],
+                              conf=cfg.ConfigOpts())
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     server = sub.add_parser('server', help='serve the Neutron v2.0 API')
     server.add_argument('--dhcp-agent', action='store_true',
@@ -74,3 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     sub.add_parser('config-sample', help='print a sample kaon.conf '
                    'generated from the option definitions'
                    ).set_defaults(func=_config_sample)
+    policy = sub.add_parser('policy', help='access rules (oslo.policy)'
+                            ).add_subparsers(dest='policy_command',
+                                             required=True)
+    policy.add_parser('sample', help="print the default rules (Neutron's) as "
+                      'a commented policy.yaml to override them in'
+                      ).set_defaults(func=_policy_sample)
