@@ -23,13 +23,15 @@ class KaonServer:
     """Writes a config, migrates the DB, runs `kaon server`, stops it.
 
     `db_url` None means the embedded SQLite file under the state path.
-    Extra options go to [DEFAULT] (`options`) or [quotas] (`quotas`).
+    Extra options go to [DEFAULT] (`options`), [quotas] (`quotas`) or any
+    other section (`sections`, e.g. keystone_authtoken).
     """
 
     def __init__(self, db_url: str | None = None, workers: int = 1,
                  options: dict[str, Any] | None = None,
                  quotas: dict[str, int] | None = None,
-                 server_args: tuple[str, ...] = ()) -> None:
+                 server_args: tuple[str, ...] = (),
+                 sections: dict[str, dict[str, Any]] | None = None) -> None:
         # The prefix marks dnsmasq processes of tests (their command lines
         # hold the state path) for clean-up; dnsmasq runs as nobody and
         # must be able to read its files under the state path.
@@ -48,6 +50,9 @@ class KaonServer:
                                  for k, v in (quotas or {}).items()]
         if db_url:
             lines += ['[database]', f'connection = {db_url}']
+        for section, values in (sections or {}).items():
+            lines += [f'[{section}]'] + [f'{k} = {v}'
+                                         for k, v in values.items()]
         with open(self.config, 'w') as f:
             f.write('\n'.join(lines) + '\n')
 
