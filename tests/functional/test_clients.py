@@ -16,7 +16,7 @@ import openstack
 import openstack.exceptions
 import pytest
 
-from tests.functional.conftest import unique
+from tests.support.rest import unique
 
 MAC = re.compile(r'^fa:16:3e(:[0-9a-f]{2}){3}$')
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.functional.conftest import unique
+from tests.support.rest import unique
 
 MISSING = '00000000-0000-4000-8000-000000000000'
 

@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from tests.functional.conftest import unique
+from tests.support.rest import unique
 
 TIMESTAMP = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
 
