@@ -88,6 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     policy = sub.add_parser('policy', help='access rules (oslo.policy)'
                             ).add_subparsers(dest='policy_command',
                                              required=True)
-    policy.add_parser('sample', help="print the default rules (Neutron's) as "
-                      'a commented policy.yaml to override them in'
-                      ).set_defaults(func=_policy_sample)
+    policy.add_parser(
+        'sample', help="print the default rules (Neutron's) as a commented "
+        'policy.yaml to override them in',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='examples:\n  kaon policy sample > /etc/kaon/policy.yaml\n'
+               '  (then uncomment and change a rule; the running server '
+               'picks it up)').set_defaults(func=_policy_sample)
