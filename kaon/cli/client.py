@@ -3,9 +3,9 @@
 Every failure a user can cause or meet surfaces as a `CliError` whose str is
 one line to print: Neutron's own message for a NeutronError, a clear hint
 when nothing listens at the URL.  Authentication is not this module's
-business: the HTTP session is one object handed in, so that keystoneauth's
-session can replace the plain `requests` one later without touching the
-commands.
+business: the HTTP session is one object handed in (kaon.cli.auth wraps
+keystoneauth's to look like requests'), and a 401 only gets a hint from
+whoever built the client on what to do about it.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ class ApiError(CliError):
 
 
 class Session(Protocol):
-    """What the client needs of a session: requests' and keystoneauth's
-    sessions both have a compatible request()."""
+    """What the client needs of a session: requests.Session's request(),
+    called with keywords, returning error responses rather than raising."""
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
 
@@ -49,15 +49,28 @@ def looks_like_id(value: str) -> bool:
     return bool(_UUID.match(value))
 
 
-def _error_from(resp: requests.Response) -> ApiError:
-    """Neutron's message if the body is a NeutronError, else the status."""
+def _error_from(resp: requests.Response, hint: str = '') -> ApiError:
+    """The API's message and error type; `hint` says what to do about it."""
+    message, type_ = _message_of(resp)
+    return ApiError(f'{message} ({hint})' if hint else message,
+                    resp.status_code, type_)
+
+
+def _message_of(resp: requests.Response) -> tuple[str, str]:
+    """Neutron's message if the body is a NeutronError, the message of
+    OpenStack's {"error": {...}} form (keystonemiddleware's 401), else the
+    status line and the start of the body."""
     try:
-        err = resp.json()['NeutronError']
-        return ApiError(err['message'], resp.status_code, err.get('type', ''))
-    except (ValueError, KeyError, TypeError):
-        text = ' '.join(resp.text.split())[:200]
-        return ApiError(f'HTTP {resp.status_code} {resp.reason}'
-                        + (f': {text}' if text else ''), resp.status_code)
+        body = resp.json()
+        err = body.get('NeutronError') or body.get('error')
+        if isinstance(err['message'], str):
+            return err['message'], str(err.get('type') or
+                                        err.get('title') or '')
+    except (ValueError, AttributeError, KeyError, TypeError):
+        pass
+    text = ' '.join(resp.text.split())[:200]
+    return (f'HTTP {resp.status_code} {resp.reason}'
+            + (f': {text}' if text else '')), ''
 
 
 class Client:
@@ -65,10 +78,11 @@ class Client:
 
     def __init__(self, url: str | None = None,
                  session: Session | None = None,
-                 timeout: float = 60) -> None:
+                 timeout: float = 60, unauthorized_hint: str = '') -> None:
         self.url = (url or default_url()).rstrip('/')
         self.session = session or requests.Session()
         self.timeout = timeout
+        self.unauthorized_hint = unauthorized_hint
 
     # -- HTTP ------------------------------------------------------------
     def request(self, method: str, path: str, params: Any = None,
@@ -77,13 +91,15 @@ class Client:
         target = path if path.startswith('http') else \
             f'{self.url}/v2.0/{path}'
         try:
-            resp = self.session.request(method, target, params=params,
-                                        json=body, timeout=self.timeout)
+            resp = self.session.request(method=method, url=target,
+                                        params=params, json=body,
+                                        timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout):
             raise CliError(f'cannot reach the API at {self.url}: is `kaon '
                            'server` (or `kaon up`) running?') from None
         if resp.status_code >= 400:
-            raise _error_from(resp)
+            hint = self.unauthorized_hint if resp.status_code == 401 else ''
+            raise _error_from(resp, hint)
         return resp.json() if resp.content else None
 
     # -- collections -----------------------------------------------------

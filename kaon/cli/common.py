@@ -1,21 +1,43 @@
 """What every resource command shares: how it is added to the parser (help
-with an example, --os-url, output options), how its errors end (one line,
-exit 1), and the argument types of openstack's `key=value` options."""
+with an example, --os-url/--os-cloud, output options), how its errors end
+(one line, exit 1), and the argument types of openstack's `key=value`
+options."""
 from __future__ import annotations
 
 import argparse
 import functools
 import sys
+import threading
 from typing import Any, Callable
 
-from kaon.cli import output
-from kaon.cli.client import CliError, Client, default_url
+from kaon.cli import auth, output
+from kaon.cli.client import CliError, Client
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def client_for(args: argparse.Namespace) -> Client:
-    return Client(args.os_url)
+    """The command's API client, made once: with Keystone credentials that
+    is one login (kaon.cli.auth decides), however many parts ask."""
+    if getattr(args, 'api_client', None) is None:
+        args.api_client = auth.client(getattr(args, 'os_url', None),
+                                      getattr(args, 'os_cloud', None))
+    return args.api_client
+
+
+class LazyClient:
+    """client_for(args) made on first use, once even from many threads:
+    what needs no API (`kaon down`, `kaon vm console-log`) needs no login,
+    and a failed one surfaces where the API is used, as a CliError."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            api = client_for(self._args)
+        return getattr(api, name)
 
 
 def _reporting(func: Handler) -> Handler:
@@ -33,17 +55,26 @@ def _reporting(func: Handler) -> Handler:
 
 def add_command(sub: argparse._SubParsersAction, name: str, func: Handler,
                 help: str, examples: list[str], prints: bool = True,
-                listed: bool = True) -> argparse.ArgumentParser:
+                listed: bool = True, api: bool = True
+                ) -> argparse.ArgumentParser:
     """A subcommand whose --help ends with examples; `prints` adds -f/-c;
-    an unlisted one is left out of its parent's list of commands."""
+    an unlisted one is left out of its parent's list of commands; `api`
+    adds --os-url (the kaon API), every command gets --os-cloud."""
     epilog = 'examples:\n' + '\n'.join(f'  {e}' for e in examples)
     extra: dict[str, Any] = {'help': help} if listed else {}
     parser = sub.add_parser(
         name, description=help[:1].upper() + help[1:] + '.', epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter, **extra)
-    parser.add_argument('--os-url', default=default_url(), metavar='URL',
-                        help='the API endpoint (default: $KAON_URL or '
-                             'http://127.0.0.1:9696)')
+    if api:
+        parser.add_argument(
+            '--os-url', metavar='URL',
+            help='the API endpoint (default: $KAON_URL, else with Keystone '
+                 "credentials the catalog's network endpoint, else "
+                 'http://127.0.0.1:9696)')
+    parser.add_argument(
+        '--os-cloud', metavar='CLOUD',
+        help='log in to Keystone as this clouds.yaml cloud (default: '
+             '$OS_CLOUD; OS_AUTH_URL & co. work too, as for openstack)')
     if prints:
         output.add_options(parser)
     parser.set_defaults(func=_reporting(func))

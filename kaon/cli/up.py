@@ -20,7 +20,7 @@ import time
 from kaon.agent.linux import ip_lib
 from kaon.cli import common, status
 from kaon.cli.services import service_logging
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import CliError
 from kaon.cli.vm import compute_for
 from kaon.conf import CONF
 
@@ -66,7 +66,7 @@ def _up(args: argparse.Namespace) -> int:
             compute.resume(vm)
         if args.demo:
             status.demo(compute, DEMO_VMS)
-        status.watch(Client(args.os_url), compute, stop)
+        status.watch(common.client_for(args), compute, stop)
     finally:
         embedded.stop(stop_dhcp=True)
         os.unlink(_pid_file())
@@ -75,15 +75,17 @@ def _up(args: argparse.Namespace) -> int:
 
 def _detach(args: argparse.Namespace) -> int:
     """Start `kaon up` in its own session; return once the API answers."""
+    client = common.client_for(args)     # a failed login starts nothing
     os.makedirs(CONF.state_path, exist_ok=True)
     log = open(os.path.join(CONF.state_path, 'kaon-up.log'), 'a')
     cmd = [sys.executable, '-m', 'kaon.cli.main',
            *[f'--config-file={f}' for f in args.config_file], 'up']
     if args.demo:
         cmd.append('--demo')
+    cmd += [f'--{opt}={value}' for opt, value in (
+        ('os-url', args.os_url), ('os-cloud', args.os_cloud)) if value]
     proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, start_new_session=True)
-    client = Client(args.os_url)
     for _ in range(600):
         if proc.poll() is not None:
             raise CliError(f'kaon up exited; see {log.name}')

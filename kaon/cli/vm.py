@@ -27,7 +27,8 @@ LIST_COLUMNS = [('Name', 'name'), ('ID', 'id'), ('Network', 'network'),
 
 
 def compute_for(args: argparse.Namespace) -> Compute:
-    return Compute(common.client_for(args), CONF, CliError)
+    """The host's compute side; it logs in to the API when first used."""
+    return Compute(common.LazyClient(args), CONF, CliError)
 
 
 def _need_root() -> None:
