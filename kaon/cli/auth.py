@@ -109,7 +109,7 @@ def keystone_errors(auth_url: str | None) -> Iterator[None]:
         raise keystone_error(err, auth_url) from None
 
 
-# -- configuration and session -------------------------------------------------
+# -- configuration and session -----------------------------------------------
 def quiet_libraries() -> None:
     """keystoneauth and openstacksdk log warnings (failed discovery...)
     before raising what the command reports anyway in one line; --debug

@@ -68,7 +68,7 @@ def test_a_missing_secret_is_named(auth_type, creds, lacking):
     assert (found is None) if lacking is None else found.startswith(lacking)
 
 
-# -- Keystone's exceptions as one line -----------------------------------------
+# -- Keystone's exceptions as one line ---------------------------------------
 @pytest.mark.parametrize('err, expected', [
     (ks.ConnectFailure('Unable to establish connection ... [Errno 111]'),
      'cannot reach Keystone at http://ks:5000/v3: is it running'),
@@ -97,7 +97,7 @@ def test_keystone_errors_context_turns_them_into_cli_errors():
             raise ks.Unauthorized('no')
 
 
-# -- fakes of openstacksdk's CloudRegion and keystoneauth's Session ------------
+# -- fakes of openstacksdk's CloudRegion and keystoneauth's Session ----------
 class FakeCloud:
     def __init__(self, override: str | None = None,
                  interface: str | None = None, region: str = '') -> None:
@@ -167,7 +167,7 @@ def test_no_network_endpoint_suggests_keystone_register():
     assert 'kaon keystone-register --url' in message
 
 
-# -- which client the commands get ---------------------------------------------
+# -- which client the commands get -------------------------------------------
 def test_without_credentials_the_client_is_plain_requests(monkeypatch):
     monkeypatch.setattr(auth, 'load_cloud', pytest.fail)
     client = auth.client(None, None, env={})
