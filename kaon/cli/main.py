@@ -7,10 +7,11 @@ import os
 import sys
 
 from kaon import conf
-from kaon.cli import agents, legacy, ports, resources, services, up, vm
+from kaon.cli import (agents, keystone, legacy, ports, resources, services,
+                      up, vm)
 
 # Each module adds its subcommands with register(subparsers).
-COMMANDS = [services, vm, up, resources, ports, agents, legacy]
+COMMANDS = [services, vm, up, resources, ports, agents, keystone, legacy]
 
 
 def build_parser() -> argparse.ArgumentParser:
