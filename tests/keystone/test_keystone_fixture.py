@@ -88,6 +88,8 @@ def test_only_the_service_user_may_validate_other_users_tokens(
     assert resp.status_code == 403, resp.text
 
 
+@pytest.mark.filterwarnings(   # webob, which keystonemiddleware uses
+    "ignore:'cgi' is deprecated:DeprecationWarning")
 def test_auth_token_middleware_accepts_a_member_with_the_service_user(
         keystone: Keystone) -> None:
     """keystonemiddleware's auth_token, configured with a service user as
