@@ -1,8 +1,9 @@
 """Keystone for the `kaon` commands: which session, which endpoint.
 
-The commands authenticate exactly when the openstack CLI would: a cloud is
-named (--os-cloud, $OS_CLOUD + clouds.yaml) or OS_* variables describe one
-(OS_AUTH_URL, OS_USERNAME, OS_TOKEN, ...).  Credentials are then read by
+The commands authenticate when a cloud is named (--os-cloud, $OS_CLOUD +
+clouds.yaml) or OS_* variables describe one (OS_AUTH_URL, OS_USERNAME,
+OS_TOKEN, ...), as for the openstack CLI, except that a lone cloud in a
+clouds.yaml nobody names is not used.  Credentials are then read by
 openstacksdk's own loader, so clouds.yaml and the environment mean what
 they mean to `openstack`, and the session is keystoneauth's.  The API is
 found in the service catalog (type `network`) unless --os-url or $KAON_URL
@@ -122,9 +123,9 @@ def quiet_libraries() -> None:
 def load_cloud(name: str | None) -> Any:
     """openstacksdk's CloudRegion for the named (or environment) cloud."""
     import openstack.config
-    quiet_libraries()
     from keystoneauth1 import exceptions as ks
     from openstack import exceptions as sdk
+    quiet_libraries()
     try:
         config = openstack.config.OpenStackConfig(app_name='kaon')
     except sdk.ConfigException as err:

@@ -281,9 +281,9 @@ def _register(args: argparse.Namespace) -> int:
     session = auth.login(cloud)
     auth_url = auth.auth_url_of(cloud)
     ks = Identity(session, identity_url(cloud, session), auth_url)
-    urls = {interface: url.rstrip('/') for interface, url in (
-        ('public', args.url), ('internal', args.internal_url or args.url),
-        ('admin', args.admin_url or args.url))}
+    given = {'public': args.url, 'internal': args.internal_url,
+             'admin': args.admin_url}
+    urls = {i: (given[i] or args.url).rstrip('/') for i in INTERFACES}
     rows = [ensure_region(ks, args.region)]
     service_id, service_rows = ensure_service(ks, args.name)
     rows += service_rows + ensure_endpoints(ks, service_id, args.region, urls)

@@ -45,6 +45,7 @@ def _boot_one(compute: Compute, request: BootRequest) -> Vm:
 
 def _boot(args: argparse.Namespace) -> int:
     _need_root()
+    common.client_for(args)   # log in first: not a failure of each boot
     compute = compute_for(args)
     opts = [dict(o, ip_version=int(o.get('ip_version', 4)))
             for o in args.extra_dhcp_options]
