@@ -31,19 +31,21 @@ def ids(items: list[dict]) -> list[str]:
     return [item['id'] for item in items]
 
 
-@pytest.fixture
-def fleet(api):
-    """Seven networks of one fresh project, with varied attributes."""
-    project = unique('proj')
-    nets = []
-    for name, up, mtu in [
+def make_fleet(api, project: str) -> list[dict]:
+    """Seven networks of `project`, with varied attributes."""
+    return [api.network(name=name, project_id=project, admin_state_up=up,
+                        mtu=mtu) for name, up, mtu in [
             ('delta', True, 1400), ('alpha', False, 1500),
             ('echo', True, 1450), ('bravo', True, 1400),
             ('golf', False, 1450), ('charlie', True, 1500),
-            ('foxtrot', False, 1400)]:
-        nets.append(api.network(name=name, project_id=project,
-                                admin_state_up=up, mtu=mtu))
-    return project, nets
+            ('foxtrot', False, 1400)]]
+
+
+@pytest.fixture
+def fleet(api):
+    """Seven networks of one fresh project."""
+    project = unique('proj')
+    return project, make_fleet(api, project)
 
 
 # --------------------------------------------------------------------------

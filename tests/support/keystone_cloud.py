@@ -3,9 +3,9 @@
 A `KaonServer` with `auth_strategy = keystone`, its auth_token signed in as
 a service user of its own, a policy.yaml it starts without (an empty file:
 Neutron's defaults), and kaon registered in the catalog as the `network`
-service, so that the openstack CLI and keystoneauth find it.  Two projects
-with one member each (alice in alpha, bob in beta) and Keystone's
-bootstrap admin use it.  Names carry a random tag: Keystone outlives one
+service, so that the openstack CLI and keystoneauth find it.  Three
+projects with one member each (alice in alpha, bob in beta, carol in gamma)
+and Keystone's bootstrap admin use it; `newcomer()` adds one more.  Names carry a random tag: Keystone outlives one
 cloud (it is per test session), so clouds must not collide in it.
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ class Cloud:
             keystone.admin_user, keystone.admin_password,
             keystone.admin_project,
             keystone.project_id(keystone.admin_project, create=False))}
-        for who, project in (('alice', 'alpha'), ('bob', 'beta')):
+        for who, project in (('alice', 'alpha'), ('bob', 'beta'),
+                             ('carol', 'gamma')):
             user, proj = f'kt-{who}-{self.tag}', f'kt-{project}-{self.tag}'
             ids = keystone.add_project_user(proj, user, password)
             self.people[who] = Person(user, password, proj, ids.project_id)
@@ -70,6 +71,16 @@ class Cloud:
         with open(tmp, 'w') as f:
             f.write(text)
         os.replace(tmp, self.policy_file)
+
+    def newcomer(self) -> tuple[Api, str]:
+        """A client acting as the member of a new project, and the
+        project's id."""
+        tag = uuid.uuid4().hex[:8]
+        p = Person(f'kt-user-{tag}', uuid.uuid4().hex, f'kt-proj-{tag}', '')
+        ids = self.keystone.add_project_user(p.project, p.user, p.password)
+        who = f'newcomer-{tag}'
+        self.people[who] = dataclasses.replace(p, project_id=ids.project_id)
+        return self.api(who), ids.project_id
 
     def token(self, who: str) -> str:
         if who not in self._tokens:
