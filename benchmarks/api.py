@@ -25,12 +25,10 @@ on the /8 with 100k ports <= 2x the /24's.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 import math
 import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -45,7 +43,8 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import Client, finish, table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    Client, finish, machine, table)
 
 from tests.support.postgres import (  # noqa: E402
     PostgresInstance, PostgresNotInstalled)
@@ -552,21 +551,6 @@ def bench_ipam(sizes: dict[str, int]) -> dict[str, Any]:
 
 # -- report ---------------------------------------------------------------------
 
-def machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(['git', *args], cwd=ROOT, text=True,
-                                  capture_output=True).stdout.strip()
-        except OSError:
-            return ''
-    return {'when': datetime.datetime.now(datetime.timezone.utc)
-            .isoformat(timespec='seconds'),
-            'commit': git('rev-parse', '--short', 'HEAD'),
-            'cpus': os.cpu_count(), 'loadavg': os.getloadavg(),
-            'python': platform.python_version(),
-            'sqlite': sqlite3.sqlite_version, 'platform': platform.platform()}
-
-
 def verdict(ok: bool) -> str:
     return 'ok' if ok else 'MISSED'
 
@@ -636,9 +620,10 @@ def main() -> int:
         ROOT, 'benchmarks', 'results', 'api.json'))
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    results: dict[str, Any] = {'machine': machine(), 'quick': args.quick,
-                               'sizes': sizes, 'targets': TARGETS,
-                               'creates': [], 'list': [], 'notes': []}
+    results: dict[str, Any] = {
+        'machine': machine(sqlite=sqlite3.sqlite_version),
+        'quick': args.quick, 'sizes': sizes, 'targets': TARGETS,
+        'creates': [], 'list': [], 'notes': []}
     started = time.perf_counter()
 
     print('SQLite, 1 server process', flush=True)

@@ -47,16 +47,13 @@ scale: p50 3.1 s, p99 3.6 s for 10 VMs.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import logging
 import math
 import os
-import platform
 import resource
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -70,7 +67,7 @@ sys.path.insert(0, ROOT)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
-from benchmarks.common import table  # noqa: E402
+from benchmarks.common import first_line, machine, table  # noqa: E402
 from tests.support.procs import processes_naming  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -387,23 +384,6 @@ def batch(kaon: Kaon, n: int, cidr: str,
 
 # -- report -------------------------------------------------------------------
 
-def machine() -> dict[str, Any]:
-    def out(*cmd: str) -> str:
-        try:
-            return subprocess.run(cmd, cwd=ROOT, text=True,
-                                  capture_output=True).stdout.strip()
-        except OSError:
-            return ''
-    return {'when': datetime.datetime.now(datetime.timezone.utc)
-            .isoformat(timespec='seconds'),
-            'commit': out('git', 'rev-parse', '--short', 'HEAD'),
-            'cpus': os.cpu_count(), 'loadavg_start': os.getloadavg(),
-            'python': platform.python_version(),
-            'dnsmasq': out('dnsmasq', '--version').split('\n')[0],
-            'busybox': out('busybox').split('\n')[0],
-            'platform': platform.platform()}
-
-
 def label(b: dict[str, Any]) -> str:
     return f"{b['vms']} VMs x{b['concurrency']}"
 
@@ -441,7 +421,7 @@ def report(results: dict[str, Any]) -> str:
             f"{t['all_leased_200_s']} s; Neutron 29: p50 "
             f"{NEUTRON['p50_s']} s, p99 {NEUTRON['p99_s']} s "
             f"({NEUTRON['vms']} VMs)",
-            f"load average at start {results['machine']['loadavg_start']}"
+            f"load average at start {results['machine']['loadavg']}"
             f", at end {results['loadavg_end']} ({os.cpu_count()} CPUs)"]
     for b in results['batches']:
         for err in b['errors']:
@@ -477,7 +457,9 @@ def main() -> int:
     sizes = QUICK if args.quick else FULL
     serial = QUICK_SERIAL if args.quick else SERIAL
     results: dict[str, Any] = {
-        'machine': machine(), 'quick': args.quick, 'sizes': sizes,
+        'machine': machine(dnsmasq=first_line('dnsmasq', '--version'),
+                           busybox=first_line('busybox')),
+        'quick': args.quick, 'sizes': sizes,
         'serial': serial,
         'concurrency': CONCURRENCY, 'targets': TARGETS, 'neutron': NEUTRON,
         'server': 'embedded in the benchmark process (API + DHCP agent, '

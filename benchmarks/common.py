@@ -2,9 +2,12 @@
 printing and writing its results at the end."""
 from __future__ import annotations
 
+import datetime
 import http.client
 import json
 import os
+import platform
+import subprocess
 import time
 import urllib.parse
 from typing import Any, Callable
@@ -16,8 +19,10 @@ class Client:
     """A keep-alive HTTP/1.1 connection speaking JSON (lighter than
     requests, so the client's own cost stays small next to the server's)."""
 
-    def __init__(self, base_url: str, timeout: float = 300) -> None:
+    def __init__(self, base_url: str, timeout: float = 300,
+                 headers: dict[str, str] | None = None) -> None:
         parsed = urllib.parse.urlsplit(base_url)
+        self.headers = {'Accept': 'application/json', **(headers or {})}
         self.host, self.port = parsed.hostname, parsed.port
         self.timeout = timeout
         self.conn = self._connect()
@@ -32,7 +37,7 @@ class Client:
     def call(self, method: str, path: str, body: Any = None
              ) -> tuple[int, bytes]:
         data = None if body is None else json.dumps(body).encode()
-        headers = {'Accept': 'application/json'}
+        headers = dict(self.headers)
         if data is not None:
             headers['Content-Type'] = 'application/json'
         if time.monotonic() - self.used > 2:
@@ -63,6 +68,25 @@ class Client:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def first_line(*cmd: str) -> str:
+    """A tool's version line ('' if it is missing)."""
+    try:
+        out = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
+    except OSError:
+        return ''
+    return (out.stdout or out.stderr).strip().split('\n')[0]
+
+
+def machine(**extra: str) -> dict[str, Any]:
+    """Where and when the numbers were taken, with versions that matter."""
+    return {'when': datetime.datetime.now(datetime.timezone.utc)
+            .isoformat(timespec='seconds'),
+            'commit': first_line('git', 'rev-parse', '--short', 'HEAD'),
+            'cpus': os.cpu_count(), 'loadavg': os.getloadavg(),
+            'python': platform.python_version(),
+            'platform': platform.platform(), **extra}
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -68,7 +68,6 @@ import http.client
 import json
 import math
 import os
-import platform
 import re
 import select
 import signal
@@ -85,7 +84,8 @@ from typing import Any, Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import Client, finish, table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    Client, finish, first_line, machine, table)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
@@ -935,22 +935,6 @@ def explain(srv: KaonServer) -> None:
         print('server log (tail):\n' + srv.log()[-3000:], file=sys.stderr)
 
 
-def machine() -> dict[str, Any]:
-    def run(*cmd: str) -> str:
-        try:
-            return subprocess.run(cmd, cwd=ROOT, text=True,
-                                  capture_output=True).stdout.strip()
-        except OSError:
-            return ''
-    return {'when': datetime.datetime.now(datetime.timezone.utc)
-            .isoformat(timespec='seconds'),
-            'commit': run('git', 'rev-parse', '--short', 'HEAD'),
-            'cpus': os.cpu_count(), 'loadavg': os.getloadavg(),
-            'python': platform.python_version(),
-            'dnsmasq': run('dnsmasq', '--version').split('\n')[0],
-            'platform': platform.platform()}
-
-
 def verdict(ok: bool | None) -> str:
     return '?' if ok is None else ('ok' if ok else 'MISSED')
 
@@ -1093,7 +1077,8 @@ def main() -> int:
         signal.signal(sig, _interrupt)
     sizes = QUICK if args.quick else FULL
     results: dict[str, Any] = {
-        'machine': machine(), 'quick': args.quick, 'sizes': sizes,
+        'machine': machine(dnsmasq=first_line('dnsmasq', '--version')),
+        'quick': args.quick, 'sizes': sizes,
         'targets': TARGETS, 'neutron_reference': NEUTRON,
         'settings': {'bulk_reload_interval': BULK_RELOAD_INTERVAL,
                      'report_interval': REPORT_INTERVAL, 'db': 'sqlite',
