@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from typing import Any
@@ -101,15 +103,11 @@ class Cloud:
         return self.keystone.os_env(p.user, p.password, p.project)
 
     def register_in_catalog(self) -> None:
-        """kaon as the `network` service (what `kaon keystone-register`
-        does for an operator), so clients find it in the catalog."""
-        api = self.keystone._api   # the bootstrap admin's identity API
-        service = api('POST', '/services', json={'service': {
-            'type': 'network', 'name': 'neutron'}})['service']
-        for interface in ('public', 'internal', 'admin'):
-            api('POST', '/endpoints', json={'endpoint': {
-                'service_id': service['id'], 'interface': interface,
-                'region_id': self.keystone.region, 'url': self.url}})
+        """kaon as the `network` service, the way an operator does it."""
+        subprocess.run([sys.executable, '-m', 'kaon.cli.main',
+                        'keystone-register', '--url', self.url],
+                       env=self.os_env('admin'), check=True,
+                       capture_output=True, timeout=120)
 
     def __enter__(self) -> 'Cloud':
         self.server.__enter__()
