@@ -9,6 +9,12 @@ Then it waits until the network side is ready (the DHCP agent reported the
 port with dhcp_ready_on_ports, so the port is ACTIVE) before the guest
 sends its first DHCPDISCOVER; that is why the first DISCOVER is answered.
 A failed boot leaves nothing behind: no port, no namespace, no veth.
+
+nova binds the port (binding:host_id) with its own service credentials;
+`kaon vm` has only its user's.  A project member may not set the binding
+(Neutron's create_port:binding:host_id is admin or service), so for a
+member the port stays unbound: nothing on the DHCP path reads a VM port's
+binding, and the first refusal is remembered.
 """
 from __future__ import annotations
 
@@ -64,6 +70,7 @@ class Compute:
         self.conf = conf
         self.api_error = api_error
         self.vms = store.VmStore(conf)
+        self.may_bind = True
 
     def boot(self, request: BootRequest, timeout: float = 30.0,
              on_stage: Callable[[str], None] = lambda stage: None
@@ -109,23 +116,31 @@ class Compute:
     def _port(self, request: BootRequest, network: dict,
               instance_id: str) -> tuple[dict, bool]:
         """The VM's port: the given one, bound to it, or a new one."""
-        binding = {'device_id': instance_id, 'device_owner': 'compute:nova',
-                   'binding:host_id': self.conf.host}
+        binding = {'device_id': instance_id, 'device_owner': 'compute:nova'}
+        if self.may_bind:
+            binding['binding:host_id'] = self.conf.host
         try:
-            if request.port:
-                port = self.api.find('port', request.port)
-                return self.api.update('port', port['id'], binding), False
-            body = dict(binding, network_id=network['id'],
-                        name=request.name)
-            if request.fixed_ip:
-                body['fixed_ips'] = [{'ip_address': request.fixed_ip}]
-            if request.mac:
-                body['mac_address'] = request.mac
-            if request.extra_dhcp_opts:
-                body['extra_dhcp_opts'] = request.extra_dhcp_opts
-            return self.api.create('port', body), True
+            return self._claim_port(request, network, binding)
         except self.api_error as err:
+            if self.may_bind and 'binding:host_id' in str(err) and \
+                    getattr(err, 'status', None) == 403:
+                self.may_bind = False
+                return self._port(request, network, instance_id)
             raise nova_error(err) from None
+
+    def _claim_port(self, request: BootRequest, network: dict,
+                    binding: dict) -> tuple[dict, bool]:
+        if request.port:
+            port = self.api.find('port', request.port)
+            return self.api.update('port', port['id'], binding), False
+        body = dict(binding, network_id=network['id'], name=request.name)
+        if request.fixed_ip:
+            body['fixed_ips'] = [{'ip_address': request.fixed_ip}]
+        if request.mac:
+            body['mac_address'] = request.mac
+        if request.extra_dhcp_opts:
+            body['extra_dhcp_opts'] = request.extra_dhcp_opts
+        return self.api.create('port', body), True
 
     def _wait_ready(self, port: dict, network: dict, timeout: float) -> None:
         """Until the DHCP agent has the port (ACTIVE); say which stage hung."""
@@ -134,14 +149,22 @@ class Compute:
             if self.api.show('port', port['id'])['status'] == 'ACTIVE':
                 return
             time.sleep(READY_POLL)
-        agents = self.api.request(
-            'GET', f"networks/{network['id']}/dhcp-agents")['agents']
-        if not any(a['alive'] for a in agents):
+        if not self._network_has_live_agent(network):
             raise BootError('PortNotReady', f"no alive DHCP agent hosts "
                             f"network {network['id']}; is `kaon up` or "
                             f"`kaon dhcp-agent` running?")
         raise BootError('PortNotReady', f"the DHCP agent did not report port "
                         f"{port['id']} ready within {timeout:.0f} s")
+
+    def _network_has_live_agent(self, network: dict) -> bool:
+        """Whether an alive DHCP agent hosts the network; a member may not
+        ask (the scheduler API is the admin's), and then we cannot tell."""
+        try:
+            agents = self.api.request(
+                'GET', f"networks/{network['id']}/dhcp-agents")['agents']
+        except self.api_error:
+            return True
+        return any(a['alive'] for a in agents)
 
     def _delete_port(self, port_id: str) -> None:
         try:

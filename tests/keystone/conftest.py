@@ -1,9 +1,6 @@
-"""Tests that need a real OpenStack Keystone: one per session.
-
-It comes from tests/support/keystone.py and needs the virtualenv that
-./dev setup makes (.venv-keystone); without it the fixture fails, saying so.
-`cloud` is kaon behind that Keystone (tests/support/keystone_cloud.py), in
-the catalog as the `network` service.
+"""Tests against a real OpenStack Keystone (the session's `keystone`
+fixture, tests/conftest.py).  `cloud` is kaon behind it
+(tests/support/keystone_cloud.py), in the catalog as the `network` service.
 """
 from __future__ import annotations
 
@@ -16,12 +13,6 @@ from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from tests.support.keystone import Keystone
 from tests.support.keystone_cloud import Cloud
-
-
-@pytest.fixture(scope='session')
-def keystone() -> Iterator[Keystone]:
-    with Keystone() as ks:
-        yield ks
 
 
 @pytest.fixture(scope='session')

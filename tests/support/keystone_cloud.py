@@ -33,7 +33,9 @@ class Person:
 
 
 class Cloud:
-    def __init__(self, keystone: Keystone) -> None:
+    def __init__(self, keystone: Keystone,
+                 options: dict[str, Any] | None = None,
+                 server_args: tuple[str, ...] = ()) -> None:
         self.keystone = keystone
         self.tag = uuid.uuid4().hex[:6]
         password = uuid.uuid4().hex
@@ -51,15 +53,17 @@ class Cloud:
         self.policy_dir = tempfile.mkdtemp(prefix='kt-policy-')
         self.policy_file = os.path.join(self.policy_dir, 'policy.yaml')
         self.write_policy('{}\n')
-        self.server = KaonServer(options={'auth_strategy': 'keystone'},
-                                 sections={
-            'keystone_authtoken': {
-                'www_authenticate_uri': keystone.auth_url,
-                'auth_url': keystone.auth_url, 'auth_type': 'password',
-                'username': service_user, 'password': password,
-                'project_name': 'service', 'user_domain_id': 'default',
-                'project_domain_id': 'default'},
-            'oslo_policy': {'policy_file': self.policy_file}})
+        authtoken = {
+            'www_authenticate_uri': keystone.auth_url,
+            'auth_url': keystone.auth_url, 'auth_type': 'password',
+            'username': service_user, 'password': password,
+            'project_name': 'service', 'user_domain_id': 'default',
+            'project_domain_id': 'default'}
+        self.server = KaonServer(
+            options={'auth_strategy': 'keystone', **(options or {})},
+            server_args=server_args, sections={
+                'keystone_authtoken': authtoken,
+                'oslo_policy': {'policy_file': self.policy_file}})
         self._tokens: dict[str, str] = {}
 
     @property
