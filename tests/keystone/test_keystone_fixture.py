@@ -88,47 +88,6 @@ def test_only_the_service_user_may_validate_other_users_tokens(
     assert resp.status_code == 403, resp.text
 
 
-@pytest.mark.filterwarnings(   # webob, which keystonemiddleware uses
-    "ignore:'cgi' is deprecated:DeprecationWarning")
-def test_auth_token_middleware_accepts_a_member_with_the_service_user(
-        keystone: Keystone) -> None:
-    """keystonemiddleware's auth_token, configured with a service user as
-    a kaon server would be, lets a member's token through with its
-    project and roles, and refuses a garbage token."""
-    from keystonemiddleware import auth_token
-    import webob
-
-    user, password = unique('svc'), uuid.uuid4().hex
-    keystone.add_service_user(user, password)
-    seen = {}
-
-    def app(environ, start_response):
-        seen.update((k, v) for k, v in environ.items()
-                    if k.startswith('HTTP_X_'))
-        start_response('200 OK', [('Content-Type', 'text/plain')])
-        return [b'ok']
-
-    middleware = auth_token.AuthProtocol(app, {
-        'www_authenticate_uri': keystone.auth_url,
-        'auth_type': 'password', 'auth_url': keystone.auth_url,
-        'username': user, 'password': password, 'project_name': 'service',
-        'user_domain_id': 'default', 'project_domain_id': 'default',
-        'delay_auth_decision': 'false', 'memcached_servers': '',
-        'log_name': 'keystone-fixture-test'})
-    alice = Account(keystone)
-    token = keystone.token(alice.user, alice.password, alice.project)
-    resp = webob.Request.blank('/', headers={'X-Auth-Token': token}
-                               ).get_response(middleware)
-    assert resp.status_int == 200, resp.text
-    assert seen['HTTP_X_IDENTITY_STATUS'] == 'Confirmed'
-    assert seen['HTTP_X_PROJECT_ID'] == alice.ids.project_id
-    assert seen['HTTP_X_USER_ID'] == alice.ids.user_id
-    assert {'member', 'reader'} <= set(seen['HTTP_X_ROLES'].split(','))
-    resp = webob.Request.blank('/', headers={'X-Auth-Token': 'garbage'}
-                               ).get_response(middleware)
-    assert resp.status_int == 401
-
-
 @pytest.mark.parametrize('garbage', [
     'not-a-token',
     'gAAAAABnotreallyafernettoken' + 'A' * 150,

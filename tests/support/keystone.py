@@ -33,8 +33,6 @@ import datetime
 import grp
 import os
 import pwd
-import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -43,6 +41,8 @@ import uuid
 from typing import Any, NamedTuple
 
 import requests
+
+from tests.support.procs import PrivateServer, end_process_group
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -71,7 +71,7 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-class Keystone:
+class Keystone(PrivateServer):
     """One private Keystone; `auth_url` answers once start() returns.
 
     A context manager: leaving it stops every process it started and
@@ -105,10 +105,6 @@ class Keystone:
     @property
     def auth_url(self) -> str:
         return f'http://127.0.0.1:{self.port}/v3'
-
-    def _path(self, *parts: str) -> str:
-        assert self.root
-        return os.path.join(self.root, *parts)
 
     @property
     def config(self) -> str:
@@ -223,14 +219,6 @@ class Keystone:
 
     # -- life cycle -----------------------------------------------------------
 
-    def start(self) -> 'Keystone':
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
     def _start(self) -> None:
         began = time.monotonic()
         self.root = tempfile.mkdtemp(prefix='kaon-keystone-')
@@ -294,35 +282,8 @@ class Keystone:
         """Stop gunicorn (and any keystone-manage still running), reaped."""
         procs, self._procs, self.proc = self._procs, [], None
         for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-            # Whatever is left of its session (gunicorn's workers, if the
-            # master did not take them down in time).
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait()
-
-    def close(self) -> None:
-        """Stop everything and remove the directory."""
-        try:
-            self.stop()
-        finally:
-            if self.root:
-                shutil.rmtree(self.root, ignore_errors=True)
-                self.root = None
-
-    def __enter__(self) -> 'Keystone':
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+            # With gunicorn's workers, if the master is slow to stop them.
+            end_process_group(proc, 10)
 
     # -- clients --------------------------------------------------------------
 

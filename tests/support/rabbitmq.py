@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
-from typing import Any
+
+from tests.support.procs import PrivateServer, end_process_group
 
 SCRIPTS = '/usr/lib/rabbitmq/bin'
 SETUP_HINT = ('apt-get install rabbitmq-server (./dev setup does it) and '
@@ -68,7 +67,7 @@ def pick_port(low: int = 20000, high: int = 32000) -> int:
     raise RuntimeError(f'no free port in {low}-{high}')
 
 
-class RabbitMQ:
+class RabbitMQ(PrivateServer):
     """One private node; `url` is ready once start() returns.
 
     A context manager: leaving it stops the node and removes its directory,
@@ -101,10 +100,6 @@ class RabbitMQ:
     def amqp_url(self) -> str:
         """The same for kombu, which spells the scheme amqp://."""
         return f'amqp://{self.user}:{self.password}@127.0.0.1:{self.port}//'
-
-    def _path(self, *parts: str) -> str:
-        assert self.root
-        return os.path.join(self.root, *parts)
 
     @property
     def log_path(self) -> str:
@@ -173,20 +168,15 @@ class RabbitMQ:
             RABBITMQ_NODE_PORT=str(self.port),
             RABBITMQ_DIST_PORT=str(self.dist_port),
             RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=(
-                f'-kernel inet_dist_use_interface {{127,0,0,1}}'),
+                '-kernel inet_dist_use_interface {127,0,0,1}'),
         )
 
     # -- life cycle ----------------------------------------------------------
 
-    def start(self) -> 'RabbitMQ':
-        try:
-            if self.root is None:
-                self._prepare()
-            self._start_node()
-        except BaseException:
-            self.close()
-            raise
-        return self
+    def _start(self) -> None:
+        if self.root is None:
+            self._prepare()
+        self._start_node()
 
     def _start_node(self) -> None:
         began = time.monotonic()
@@ -245,22 +235,7 @@ class RabbitMQ:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            try:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        # Whatever is left of its process group (or all of it, if the node
-        # did not go in time).
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
+        end_process_group(proc, timeout)
         # The listener is gone only once the port is free again.
         deadline = time.monotonic() + 10
         while self.port and self._listening() and \
@@ -279,17 +254,3 @@ class RabbitMQ:
             [os.path.join(SCRIPTS, 'rabbitmqctl'), '-n', self.node, *args],
             env=self.env(), capture_output=True, text=True, timeout=timeout)
 
-    def close(self) -> None:
-        """Stop the node and remove everything it had."""
-        try:
-            self.stop()
-        finally:
-            if self.root:
-                shutil.rmtree(self.root, ignore_errors=True)
-                self.root = None
-
-    def __enter__(self) -> 'RabbitMQ':
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
