@@ -37,17 +37,20 @@ def _network_fields(net: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with_networks(plugin: Plugin, items: list[dict[str, Any]],
-                   ctx: Context = Context.admin()) -> list[dict[str, Any]]:
-    """Targets for items that hang off a network; one query for all."""
+                   ctx: Context = Context.admin(),
+                   strict: bool = False) -> list[dict[str, Any]]:
+    """Targets for items that hang off a network; one query for all.  A
+    network gone (or hidden from `ctx`) is NetworkNotFound if `strict`;
+    otherwise its items get no network fields, so owner rules fail."""
     ids = sorted({i['network_id'] for i in items if 'network_id' in i})
     if not ids:
         return items
     nets = plugin.network_owners(ctx, ids)
     missing = [i for i in ids if i not in nets]
-    if missing:
+    if missing and strict:
         raise exc.NetworkNotFound(net_id=missing[0])
     return [dict(item, **_network_fields(nets[item['network_id']]))
-            if 'network_id' in item else item for item in items]
+            if item.get('network_id') in nets else item for item in items]
 
 
 def _attribute_rules(action: str, resource: Resource, body: dict[str, Any],
@@ -78,8 +81,8 @@ def _authorize_body(ctx: Context, action: str, resource: Resource,
 def check_create(plugin: Plugin, ctx: Context, resource: Resource,
                  items: list[dict[str, Any]]) -> None:
     """A network the caller cannot see is 404 here, as in Neutron."""
-    targets = _with_networks(plugin, items, ctx) if resource.name in (
-        'subnet', 'port') else items
+    targets = _with_networks(plugin, items, ctx, strict=True) \
+        if resource.name in ('subnet', 'port') else items
     for item, target in zip(items, targets):
         _authorize_body(ctx, f'create_{resource.name}', resource, item,
                         target, creating=True)
