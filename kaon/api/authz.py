@@ -36,19 +36,36 @@ def _network_fields(net: dict[str, Any]) -> dict[str, Any]:
             'network:router:external': net['router:external']}
 
 
-def _with_networks(plugin: Plugin, items: list[dict[str, Any]],
-                   ctx: Context = Context.admin(),
-                   strict: bool = False) -> list[dict[str, Any]]:
-    """Targets for items that hang off a network; one query for all.  A
-    network gone (or hidden from `ctx`) is NetworkNotFound if `strict`;
-    otherwise its items get no network fields, so owner rules fail."""
+class _Target(dict):  # type: ignore[type-arg]
+    """A policy target that looks its network up only when a rule reads a
+    `network:` field: most creates never do, and it costs a database read.
+    A network hidden from the caller is NetworkNotFound then (404)."""
+
+    def __init__(self, item: dict[str, Any], plugin: Plugin,
+                 ctx: Context) -> None:
+        super().__init__(item)
+        self._lookup: tuple[Plugin, Context] | None = (plugin, ctx)
+
+    def __missing__(self, key: str) -> Any:
+        if key.startswith('network:') and self._lookup and \
+                'network_id' in self:
+            (plugin, ctx), self._lookup = self._lookup, None
+            net_id = self['network_id']
+            net = plugin.network_owners(ctx, [net_id]).get(net_id)
+            if net is None:
+                raise exc.NetworkNotFound(net_id=net_id)
+            self.update(_network_fields(net))
+            return self[key]
+        raise KeyError(key)
+
+
+def _with_networks(plugin: Plugin,
+                   items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Targets for many items that hang off networks, with one query for
+    all; an item whose network is gone gets no network fields (owner
+    rules then fail for it)."""
     ids = sorted({i['network_id'] for i in items if 'network_id' in i})
-    if not ids:
-        return items
-    nets = plugin.network_owners(ctx, ids)
-    missing = [i for i in ids if i not in nets]
-    if missing and strict:
-        raise exc.NetworkNotFound(net_id=missing[0])
+    nets = plugin.network_owners(Context.admin(), ids) if ids else {}
     return [dict(item, **_network_fields(nets[item['network_id']]))
             if item.get('network_id') in nets else item for item in items]
 
@@ -80,18 +97,15 @@ def _authorize_body(ctx: Context, action: str, resource: Resource,
 
 def check_create(plugin: Plugin, ctx: Context, resource: Resource,
                  items: list[dict[str, Any]]) -> None:
-    """A network the caller cannot see is 404 here, as in Neutron."""
-    targets = _with_networks(plugin, items, ctx, strict=True) \
-        if resource.name in ('subnet', 'port') else items
-    for item, target in zip(items, targets):
+    for item in items:
         _authorize_body(ctx, f'create_{resource.name}', resource, item,
-                        target, creating=True)
+                        _Target(item, plugin, ctx), creating=True)
 
 
 def can_see(plugin: Plugin, ctx: Context, resource: Resource,
             item: dict[str, Any]) -> bool:
-    target = _with_networks(plugin, [item])[0]
-    return enforcer.allowed(ctx, f'get_{resource.name}', target)
+    return enforcer.allowed(ctx, f'get_{resource.name}',
+                            _Target(item, plugin, Context.admin()))
 
 
 def visible_items(plugin: Plugin, ctx: Context, resource: Resource,
@@ -116,7 +130,7 @@ def get_item(plugin: Plugin, ctx: Context, resource: Resource,
 def _check_change(plugin: Plugin, ctx: Context, resource: Resource,
                   item_id: str, action: str, body: dict[str, Any]) -> None:
     item = get_item(plugin, ctx, resource, item_id)
-    target = _with_networks(plugin, [dict(item, **body)])[0]
+    target = _Target(dict(item, **body), plugin, Context.admin())
     _authorize_body(ctx, f'{action}_{resource.name}', resource, body,
                     target, creating=False)
 
@@ -133,9 +147,9 @@ def check_delete(plugin: Plugin, ctx: Context, resource: Resource,
 
 def hidden_attributes(ctx: Context, resource: Resource) -> frozenset[str]:
     """Attributes whose `get_<resource>:<attribute>` rule the caller fails
-    (e.g. binding:host_id for non-admins); judged once per request."""
-    own = {'project_id': ctx.project_id, 'tenant_id': ctx.project_id}
+    (e.g. binding:host_id for non-admins), judged on the caller's own
+    project once per request: a port of a list is not asked one by one."""
     return frozenset(
         name for name in resource.attributes
         if enforcer.has_rule(f'get_{resource.name}:{name}') and
-        not enforcer.allowed(ctx, f'get_{resource.name}:{name}', own))
+        not enforcer.allowed_on_own(ctx, f'get_{resource.name}:{name}'))

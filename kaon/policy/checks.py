@@ -13,6 +13,15 @@ from typing import Any
 from oslo_policy import policy
 
 
+def _get(target: dict[str, Any], key: str) -> Any:
+    """target[key] or None: by subscription, so that a target computing
+    fields on demand (dict.__missing__) is asked."""
+    try:
+        return target[key]
+    except KeyError:
+        return None
+
+
 @policy.register('field')
 class FieldCheck(policy.Check):
     def __init__(self, kind: str, match: str) -> None:
@@ -29,9 +38,9 @@ class FieldCheck(policy.Check):
 
     def __call__(self, target: dict[str, Any], creds: Any, enforcer: Any,
                  current_rule: str | None = None) -> bool:
-        value = target.get(self.field)
+        value = _get(target, self.field)
         if value is None and self.of_network:
-            value = target.get(f'network:{self.field}')
+            value = _get(target, f'network:{self.field}')
         if value is None:
             return False
         if self.regex is not None:

@@ -2,11 +2,13 @@
 operator's policy.yaml on top.
 
 oslo.policy re-reads policy.yaml whenever its modification time changes,
-so an edited file takes effect on the next request without a restart.
+so an edited file takes effect without a restart: here within a second,
+as kaon looks for changes at most once a second (see _Enforcer).
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from oslo_config import cfg
@@ -16,7 +18,52 @@ from kaon import exceptions as exc
 from kaon.context import Context
 from kaon.policy import defaults
 
+# How stale an edited policy.yaml may be.
+RELOAD_INTERVAL = 1.0
 _lock = threading.Lock()
+
+
+# Remembered decisions that depend only on the caller, at most.
+MEMO_SIZE = 10_000
+
+
+class _Enforcer(policy.Enforcer):  # type: ignore[misc]
+    """oslo.policy's Enforcer, cheaper per request.
+
+    Its own look for a changed policy file runs before every check and
+    searches the configuration directories each time (about 0.3 ms, several
+    times per request: a port create went from 4.6 ms to 16 ms); here it
+    runs at most once per RELOAD_INTERVAL.  And decisions that read nothing
+    but the caller (is it the admin, may it see binding:host_id) are
+    remembered per roles and project until the rules are looked at again:
+    oslo.policy spends ~0.1 ms on every rule, most of it inspecting each
+    check's signature."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self._next_look = 0.0
+        self._memo: dict[tuple[str, tuple[str, ...], str], bool] = {}
+
+    def load_rules(self, force_reload: bool = False) -> None:
+        now = time.monotonic()
+        if force_reload or now >= self._next_look:
+            self._next_look = now + RELOAD_INTERVAL
+            super().load_rules(force_reload)
+            self._memo = {}
+
+    def about_caller(self, action: str, creds: dict[str, Any]) -> bool:
+        """The action on the caller's own project, remembered."""
+        self.load_rules()
+        key = (action, tuple(creds['roles']), creds['project_id'])
+        memo = self._memo
+        if key not in memo:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            own = {'project_id': creds['project_id'],
+                   'tenant_id': creds['project_id']}
+            memo[key] = bool(self.enforce(action, own, creds))
+        return memo[key]
+
 _enforcer: policy.Enforcer | None = None
 
 
@@ -26,7 +73,7 @@ def get_enforcer(conf: cfg.ConfigOpts | None = None) -> policy.Enforcer:
     global _enforcer
     with _lock:
         if _enforcer is None:
-            enforcer = policy.Enforcer(conf or cfg.CONF)
+            enforcer = _Enforcer(conf or cfg.CONF)
             enforcer.register_defaults(defaults.list_rules())
             _enforcer = enforcer
         return _enforcer
@@ -62,8 +109,14 @@ def has_rule(action: str) -> bool:
     return action in enforcer.rules
 
 
+def allowed_on_own(ctx: Context, action: str) -> bool:
+    """Whether the caller may do `action` on its own project's things:
+    for rules that read only the caller (attribute visibility)."""
+    return get_enforcer().about_caller(action, credentials(ctx))
+
+
 def is_admin(roles: tuple[str, ...], project_id: str) -> bool:
     """The context_is_admin rule decides who is the admin, as in Neutron."""
     creds = {'roles': list(roles), 'project_id': project_id,
-             'tenant_id': project_id}
-    return bool(get_enforcer().enforce('context_is_admin', {}, creds))
+             'tenant_id': project_id, 'user_id': ''}
+    return get_enforcer().about_caller('context_is_admin', creds)
