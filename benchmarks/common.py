@@ -89,6 +89,47 @@ def machine(**extra: str) -> dict[str, Any]:
             'platform': platform.platform(), **extra}
 
 
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime of a process and its direct children (gunicorn)."""
+    pids = [pid]
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                pids.append(int(entry))
+    total = 0
+    for p in pids:
+        try:
+            with open(f'/proc/{p}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total
+
+
+def settle(srv: Any, limit: float = 180) -> float:
+    """Wait until the server is idle (its background work, such as the DHCP
+    notifier's queue, drained: < 5% CPU over half a second); returns the
+    seconds waited."""
+    if not srv.proc or not os.path.isdir('/proc'):
+        return 0.0
+    hz = os.sysconf('SC_CLK_TCK')
+    t0 = time.perf_counter()
+    before = _cpu_ticks(srv.proc.pid)
+    while time.perf_counter() - t0 < limit:
+        time.sleep(0.5)
+        after = _cpu_ticks(srv.proc.pid)
+        if (after - before) / hz < 0.025:
+            break
+        before = after
+    return round(time.perf_counter() - t0, 1)
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [['-' if c is None else str(c) for c in row]
              for row in [headers] + rows]
