@@ -35,12 +35,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def pg_cluster() -> Iterator[PostgresInstance]:
     """One private PostgreSQL for the module; each test gets a new database."""
-    pg = PostgresInstance()
-    try:
-        pg.start()
+    with PostgresInstance() as pg:
         yield pg
-    finally:
-        pg.stop()
 
 
 BACKENDS = [

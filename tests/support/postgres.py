@@ -26,7 +26,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Any
+
+from tests.support.procs import PrivateServer
 
 SETUP_HINT = ('run tools/install-postgres.sh (it apt-installs the Debian '
               'PostgreSQL server packages) and try again')
@@ -79,7 +80,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class PostgresInstance:
+class PostgresInstance(PrivateServer):
     """One private cluster; `url` is ready once start() returns.
 
     A context manager: leaving it stops the server (immediate mode: the data
@@ -155,14 +156,6 @@ class PostgresInstance:
 
     # -- life cycle ----------------------------------------------------------
 
-    def start(self) -> 'PostgresInstance':
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
     def _start(self) -> None:
         self.root = tempfile.mkdtemp(prefix='kaon-pg-')
         os.chmod(self.root, 0o700)
@@ -212,7 +205,7 @@ class PostgresInstance:
             return None
 
     def stop(self) -> None:
-        """Stop the server (immediate) and remove its directory."""
+        """Stop the server (immediate); close() removes its directory."""
         if self.root is None:
             return
         pid = self._postmaster_pid()
@@ -228,16 +221,3 @@ class PostgresInstance:
                     pass
                 time.sleep(0.5)
         self._started = False
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root = None
-
-    def __enter__(self) -> 'PostgresInstance':
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-def postgres_instance(**kwargs: Any) -> PostgresInstance:
-    """`with postgres_instance() as pg: ... pg.url ...`"""
-    return PostgresInstance(**kwargs)
