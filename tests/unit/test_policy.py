@@ -4,6 +4,7 @@ No mocks: the real Enforcer with kaon's defaults and no policy file.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -165,3 +166,25 @@ def test_every_action_the_api_asks_about_has_a_default() -> None:
     for resource in ('network', 'subnet', 'port'):
         for verb in ('create', 'get', 'update', 'delete'):
             assert f'{verb}_{resource}' in names
+
+
+def test_checks_while_the_rules_load_see_every_rule() -> None:
+    """The first checks of a fresh server come from many threads at once;
+    none may catch the rules half-loaded (it would refuse the admin)."""
+    refused = []
+
+    def check(start: threading.Barrier) -> None:
+        start.wait()
+        if not allowed(ADMIN, 'create_port', {'project_id': 'p-admin'}):
+            refused.append(1)
+
+    for _ in range(30):
+        enforcer.reset()
+        start = threading.Barrier(8)
+        threads = [threading.Thread(target=check, args=(start,))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not refused, f'{len(refused)} of 240 first checks refused'
