@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import shutil
 import sqlite3
@@ -44,7 +43,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, finish, machine, settle, table)
+    Client, finish, machine, pct, settle, table)
 
 from tests.support.postgres import (  # noqa: E402
     PostgresInstance, PostgresNotInstalled)
@@ -65,13 +64,6 @@ POPULATE_BATCH = 100
 
 
 # -- measuring -----------------------------------------------------------------
-
-def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
-
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import resource
 import shutil
@@ -67,7 +66,8 @@ sys.path.insert(0, ROOT)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
-from benchmarks.common import first_line, machine, table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    first_line, machine, pct, table)
 from tests.support.procs import processes_naming  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -84,15 +84,6 @@ STAGES = ('port', 'active', 'plug', 'dhcp', 'total')
 
 
 # -- numbers ------------------------------------------------------------------
-
-def pct(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
-
 
 def rnd(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)

@@ -62,11 +62,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import ctypes
 import datetime
 import http.client
 import json
-import math
 import os
 import re
 import select
@@ -79,13 +79,13 @@ import threading
 import time
 import urllib.parse
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, finish, first_line, machine, table)
+    Client, finish, first_line, machine, pct, table)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
@@ -314,15 +314,6 @@ class Watcher:
 
 # -- numbers ------------------------------------------------------------------
 
-def pct(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
-
-
 def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
@@ -360,6 +351,22 @@ class Env:
         self.servers.append(srv)
         self.networks[srv.state] = []
         return srv
+
+    @contextlib.contextmanager
+    def running(self, part: str) -> Iterator[KaonServer]:
+        """A started server for one part of the benchmark: on failure its
+        log is shown, and in any case everything it made is removed."""
+        srv = self.server()
+        try:
+            srv.start()
+            yield srv
+        except BaseException:
+            explain(srv)
+            raise
+        finally:
+            left = self.remove(srv)
+            if left:
+                print(f'  LEFT OVER after ({part}): {left}', flush=True)
 
     def remove(self, srv: KaonServer) -> list[str]:
         """Stop the server, kill its dnsmasqs, delete its namespaces,
@@ -653,9 +660,7 @@ def summarize_growth(env: Env, srv: KaonServer, net: str, concurrency: int,
 
 
 def bench_growth(env: Env, sizes: dict) -> list[dict]:
-    srv = env.server()
-    try:
-        srv.start()
+    with env.running('a') as srv:
         rows = []
         for concurrency, cidr in ((1, '10.91.0.0/16'),
                                   (sizes['concurrency'], '10.92.0.0/16')):
@@ -669,13 +674,6 @@ def bench_growth(env: Env, sizes: dict) -> list[dict]:
                   f'{row["reloads"]["total"]}; udhcpc {row["udhcpc_ok"]}',
                   flush=True)
         return rows
-    except BaseException:
-        explain(srv)
-        raise
-    finally:
-        left = env.remove(srv)
-        if left:
-            print(f'  LEFT OVER after (a): {left}', flush=True)
 
 
 # -- (b) resync ---------------------------------------------------------------
@@ -874,11 +872,9 @@ def resync_run(env: Env, srv: KaonServer, kind: str, nets: list[str],
 
 
 def bench_resync(env: Env, sizes: dict) -> dict[str, Any]:
-    srv = env.server()
     w = env.watcher
     n_nets, n_ports = sizes['networks'], sizes['ports_per_network']
-    try:
-        srv.start()
+    with env.running('b') as srv:
         client = Client(srv.url)
         t0 = time.perf_counter()
         nets = [make_network(env, srv, client, f'10.93.{i}.0/24', f'rs{i}')
@@ -919,13 +915,6 @@ def bench_resync(env: Env, sizes: dict) -> dict[str, Any]:
                 time.sleep(BULK_RELOAD_INTERVAL + 1)
         return {'networks': n_nets, 'ports_per_network': n_ports,
                 'setup': setup, 'runs': runs}
-    except BaseException:
-        explain(srv)
-        raise
-    finally:
-        left = env.remove(srv)
-        if left:
-            print(f'  LEFT OVER after (b): {left}', flush=True)
 
 
 # -- report -------------------------------------------------------------------
