@@ -14,6 +14,11 @@ Network = dict[str, Any]   # {id, project_id, admin_state_up, mtu, subnets, port
 Port = dict[str, Any]      # the API's port dict
 
 
+class DhcpServeError(Exception):
+    """The DHCP server for a network cannot serve what it was given; str()
+    says why (for the agent's log and its reported state)."""
+
+
 class DhcpDriver(abc.ABC):
     """One network's DHCP service on this host."""
 
@@ -48,6 +53,23 @@ class DhcpDriver(abc.ABC):
     @abc.abstractmethod
     def remove_ports(self, ports: list[Port]) -> None:
         """Stop serving these ports at once and release their leases."""
+
+    def check_files(self) -> list[str]:
+        """Compare what the server needs on disk with what is there, repair
+        any drift (missing, extra, corrupt or foreign files) and check the
+        server can still read it; one line per repair, [] when all was
+        right.  Cheap when nothing changed: nothing is rewritten.
+
+        :raises DhcpServeError: the server cannot be made to read its files.
+        A backend with no files of its own has nothing to repair.
+        """
+        return []
+
+    @property
+    def unserved_subnets(self) -> dict[str, str]:
+        """Subnet id -> why this backend left it out (the network's other
+        subnets are still served)."""
+        return {}
 
     @property
     @abc.abstractmethod
