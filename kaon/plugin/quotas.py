@@ -1,4 +1,26 @@
-"""Per-project limits on networks, subnets and ports (Neutron's defaults)."""
+"""Per-project limits on networks, subnets and ports (Neutron's defaults).
+
+Concurrency: enforce() counts and its caller then inserts, in one write
+transaction.  Between the two, a lock named after the (project, resource)
+is held until that transaction ends (kaon.db.locks), so concurrent creates
+of one project take turns: the next one counts what the previous one
+added, and a limit is never passed (Neutron gets the same from its quota
+engine's reservations, made before it commits).  Projects with an
+unlimited (-1) quota take no lock and count nothing.
+
+DHCP ports: the port a DHCP agent creates for itself over RPC
+(create_dhcp_port, device_owner network:dhcp) is infrastructure.  It is
+counted in its project's usage -- Neutron's quota engine counts every port
+of a project -- but never refused: Neutron checks quotas in its API layer,
+which the agent's RPC does not pass through, and a network must not lose
+DHCP because its project is at its port limit.  A project's port count
+may thus exceed its limit by its DHCP ports, at most one per DHCP-enabled
+network per agent (dhcp_agents_per_network), so bounded by the network
+quota; the project's own creates are refused from then on.  The exemption
+belongs to the caller (the RPC endpoint, through Plugin.create_agent_port),
+never to a body: a port created through the API with device_owner
+network:dhcp is checked like any other.
+"""
 from __future__ import annotations
 
 from sqlalchemy import Table, delete, func, insert, select
@@ -6,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
-from kaon.db import models
+from kaon.db import locks, models
 
 RESOURCES: dict[str, Table] = {'network': models.networks,
                                'subnet': models.subnets,
@@ -51,20 +73,23 @@ def enforce_bodies(conn: Connection, resource: str,
     adding: dict[str, int] = {}
     for body in bodies:
         adding[body['project_id']] = adding.get(body['project_id'], 0) + 1
-    for project, count in adding.items():
-        enforce(conn, project, resource, count)
+    # In one order everywhere, so two bulks never wait on each other's locks.
+    for project in sorted(adding):
+        enforce(conn, project, resource, adding[project])
 
 
 def enforce(conn: Connection, project_id: str, resource: str,
             adding: int) -> None:
     """409 OverQuota if `adding` more would pass the project's limit.
 
-    An unlimited (-1) quota costs no count at all, which keeps port
-    creation O(1) for projects that opt out of quotas.
+    Holds the project's lock for `resource` until the transaction ends
+    (see the module's docstring).  An unlimited (-1) quota costs no lock and
+    no count, which keeps port creation O(1) for projects that opt out.
     """
     limit = limits(conn, project_id)[resource]
     if limit < 0:
         return
+    locks.hold(conn, f'quota:{project_id}:{resource}')
     table = RESOURCES[resource]
     used = conn.execute(select(func.count()).select_from(table).where(
         table.c.project_id == project_id)).scalar_one()
