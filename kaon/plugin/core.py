@@ -60,6 +60,17 @@ class Plugin:
         """Create one or many (bulk) resources, all or nothing."""
         ops = _OPS[resource]
         created = self.db.write(lambda conn: ops.create(conn, ctx, bodies))
+        return self._created(resource, ctx, created)
+
+    def create_agent_port(self, ctx: Context, body: dict) -> dict:
+        """The port a DHCP agent makes for itself, exempt from the port
+        quota but counted in it (kaon.plugin.quotas states the rule)."""
+        port = self.db.write(
+            lambda conn: ports.create_agent_port(conn, ctx, body))
+        return self._created('port', ctx, [port])[0]
+
+    def _created(self, resource: str, ctx: Context,
+                 created: list[dict]) -> list[dict]:
         for item in created:
             self.events.publish(resource, 'create', ctx, {resource: item})
         return created

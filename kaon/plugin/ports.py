@@ -113,11 +113,17 @@ def _choose_mac(conn: Connection, network_id: str,
 
 def create_ports(conn: Connection, ctx: Context,
                  bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # DHCP agents' own ports are infrastructure: they count as used but are
-    # never refused (Neutron checks quotas at the API, which they bypass).
-    quotas.enforce_bodies(conn, 'port', [
-        b for b in bodies if b.get('device_owner') != nets.DHCP_OWNER])
+    """The API's (bulk) create: every port is checked against the quota,
+    whatever its device_owner."""
+    quotas.enforce_bodies(conn, 'port', bodies)
     return [_create_port(conn, ctx, body) for body in bodies]
+
+
+def create_agent_port(conn: Connection, ctx: Context,
+                      body: dict[str, Any]) -> dict[str, Any]:
+    """A DHCP agent's own port: counted in its project's usage, never
+    refused by the quota (the rule, and why: kaon.plugin.quotas)."""
+    return _create_port(conn, ctx, body)
 
 
 def _create_port(conn: Connection, ctx: Context,

@@ -63,7 +63,9 @@ class DhcpRpcCallback:
             port.get('project_id') or port.get('tenant_id') or 'admin'
         port.setdefault('name', '')
         port.setdefault('device_id', '')
-        return self.plugin.create('port', ADMIN, [port])[0]
+        # Infrastructure: counted in the project's port usage, never
+        # refused by its quota (the rule is kaon.plugin.quotas').
+        return self.plugin.create_agent_port(ADMIN, port)
 
     @oslo_messaging.expected_exceptions(exc.IpAddressGenerationFailure,
                                         exc.NetworkNotFound)
