@@ -73,7 +73,7 @@ def enforce_bodies(conn: Connection, resource: str,
     adding: dict[str, int] = {}
     for body in bodies:
         adding[body['project_id']] = adding.get(body['project_id'], 0) + 1
-    # In one order everywhere, so two bulks never wait on each other's locks.
+    # Projects in one order everywhere, so two bulks cannot deadlock.
     for project in sorted(adding):
         enforce(conn, project, resource, adding[project])
 
