@@ -1,14 +1,17 @@
-"""Serving the API: threads in one process, or gunicorn worker processes."""
+"""Serving the API: one process, or gunicorn worker processes; in both, the
+HTTP front (kaon.api.front) reads requests and runs them on `api_threads`."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from typing import Any
 
-from cheroot import wsgi
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 
 from kaon.api.app import build_wsgi
+from kaon.api.front import Front, listen
 from kaon.conf import CONF, database_url
 from kaon.db import migrate
 from kaon.db.engine import Database
@@ -36,6 +39,26 @@ def check_schema() -> None:
         migrate.check_schema(db.engine)
     finally:
         db.dispose()
+
+
+def front(app: Any, sockets: list[Any], multiprocess: bool) -> Front:
+    return Front(app, sockets, threads=CONF.api_threads,
+                 timeout=CONF.client_socket_timeout,
+                 max_body=CONF.oslo_middleware.max_request_body_size,
+                 multiprocess=multiprocess)
+
+
+class FrontWorker(Worker):  # type: ignore[misc]
+    """A gunicorn worker process serving through the HTTP front; gunicorn
+    keeps forking, watching and replacing the workers.  (Its own gthread
+    worker reads a request on a pool thread, so stalled clients starve it.)"""
+
+    def run(self) -> None:
+        def heartbeat() -> bool:
+            self.notify()       # the arbiter kills a worker that falls silent
+            return self.alive and self.ppid == os.getppid()
+        front(self.wsgi, [s.sock for s in self.sockets],
+              multiprocess=True).serve(tick=heartbeat)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -70,8 +93,7 @@ def serve(with_dhcp_agent: bool = False) -> None:
     if CONF.api_workers > 1:
         warn_if_open_without_auth()
         _Gunicorn({'bind': f'{host}:{port}', 'workers': CONF.api_workers,
-                   'worker_class': 'gthread', 'threads': CONF.api_threads,
-                   'keepalive': 30, 'loglevel': 'warning'}).run()
+                   'worker_class': FrontWorker, 'loglevel': 'warning'}).run()
         return
     from kaon.embedded import Embedded
     embedded = Embedded(CONF, with_dhcp_agent=with_dhcp_agent).start()
@@ -84,13 +106,11 @@ def serve(with_dhcp_agent: bool = False) -> None:
         embedded.stop()
 
 
-def threaded_server(app: Any) -> wsgi.Server:
-    """The API on cheroot's thread pool, its socket bound already."""
-    # A listen backlog deeper than cheroot's default of 5: a burst of new
-    # connections (16 clients at once) must queue, not be reset.
-    server = wsgi.Server((CONF.bind_host, CONF.bind_port), app,
-                         numthreads=CONF.api_threads, request_queue_size=128)
-    server.prepare()
+def threaded_server(app: Any) -> Front:
+    """The API in this process, its socket listening already (serve() and
+    stop() it); the backlog is deep enough for a burst of new clients."""
+    server = front(app, [listen(CONF.bind_host, CONF.bind_port)],
+                   multiprocess=False)
     warn_if_open_without_auth()
     LOG.info('kaon API listening on http://%s:%s', CONF.bind_host,
              CONF.bind_port)
