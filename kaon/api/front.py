@@ -50,7 +50,7 @@ class Front:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._busy: set[asyncio.Task] = set()
-        self._connections: set[asyncio.Task] = set()
+        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     # -- life cycle ------------------------------------------------------
@@ -77,10 +77,11 @@ class Front:
             await asyncio.sleep(TICK)
         for server in servers:
             server.close()
-        for task in self._connections - self._busy:
-            task.cancel()       # idle or half-sent: nothing was run yet
-        if self._busy:
-            await asyncio.wait(self._busy, timeout=GRACE)
+        for task, writer in self._connections.items():
+            if task not in self._busy:   # idle or half-sent: nothing ran
+                writer.transport.abort()
+        if self._connections:
+            await asyncio.wait(self._connections, timeout=GRACE)
         for task in self._connections:
             task.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -90,7 +91,7 @@ class Front:
                           writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        self._connections[task] = writer
         try:
             await self._requests(reader, writer, task)
         except HttpError as err:
@@ -98,7 +99,7 @@ class Front:
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass        # stalled past the deadline, or gone: just close
         finally:
-            self._connections.discard(task)
+            del self._connections[task]
             self._busy.discard(task)
             if writer.transport.get_write_buffer_size():
                 writer.transport.abort()    # a client that does not read
