@@ -17,6 +17,7 @@ _VERSION = re.compile(rb'HTTP/1\.[01]')
 # RFC 9112 7.1: chunk-size is 1*HEXDIG, optionally followed by extensions.
 _CHUNK_SIZE = re.compile(rb'([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?')
 _DIGITS = re.compile(rb'[0-9]{1,19}')
+_CONTROL = re.compile(rb'[\x00-\x08\x0a-\x1f\x7f]')   # all but HTAB
 CHUNKED = -1
 
 
@@ -71,7 +72,7 @@ def _field(raw: bytes) -> tuple[str, str]:
     name, colon, value = raw.partition(b':')
     if not colon or not _TOKEN.fullmatch(name):
         raise bad_request('Malformed HTTP header field.')
-    if any(c < 0x20 and c != 0x09 or c == 0x7f for c in value):
+    if _CONTROL.search(value):
         raise bad_request('Control character in an HTTP header field.')
     return name.decode('ascii').lower(), value.strip(b' \t').decode('latin-1')
 

@@ -28,7 +28,7 @@ from kaon.api.framing import HttpError
 
 LOG = logging.getLogger(__name__)
 
-HEAD_LIMIT = 64 * 1024   # request line + header fields, and any one line
+HEAD_LIMIT = 64 * 1024   # request line + header fields; a chunk-size line
 LINGER = 2.0     # seconds a refused request's unread body is discarded
 GRACE = 10.0     # seconds requests being served may finish on stop()
 TICK = 0.2       # how often the loop looks at stop() and the tick callback
@@ -248,35 +248,27 @@ _FRAMING = ('content-length', 'transfer-encoding', 'expect', 'connection')
 async def _read_head(reader: asyncio.StreamReader) -> bytes | None:
     """The request line and header fields, without the blank line; None
     if the client closes the connection before a request."""
-    line = b''
-    while not line:     # RFC 9112 2.2: empty lines before a request are
+    raw = b''
+    while not raw:      # RFC 9112 2.2: empty lines before a request are
         try:            # skipped
-            line = await _line(reader, _LONG_LINE)
-        except asyncio.IncompleteReadError:
+            raw = (await reader.readuntil(b'\r\n\r\n')).lstrip(b'\r\n')
+        except asyncio.IncompleteReadError as err:
+            if err.partial.strip(b'\r\n'):
+                raise
             return None
-    lines = [line]
-    while line := await _line(reader, _LONG_HEAD):
-        lines.append(line)
-        if sum(map(len, lines)) > HEAD_LIMIT:
-            raise HttpError(*_LONG_HEAD)
-    return b'\r\n'.join(lines)
+        except asyncio.LimitOverrunError:
+            raise HttpError(431, 'HTTPRequestHeaderFieldsTooLarge',
+                            'The request head is too large.') from None
+    return raw[:-4]
 
 
-# (status, type, message) of a line over HEAD_LIMIT, by where it is.
-_LONG_LINE = (414, 'HTTPRequestURITooLong', 'The request line is too long.')
-_LONG_HEAD = (431, 'HTTPRequestHeaderFieldsTooLarge',
-              'The request header fields are too large.')
-_LONG_CHUNK = (400, 'HTTPBadRequest',
-               'A line of the chunked request body is too long.')
-
-
-async def _line(reader: asyncio.StreamReader,
-                too_long: tuple[int, str, str] = _LONG_CHUNK) -> bytes:
-    """One CRLF-terminated line, without the CRLF."""
+async def _line(reader: asyncio.StreamReader) -> bytes:
+    """One CRLF-terminated line of a chunked body, without the CRLF."""
     try:
         return (await reader.readuntil(b'\r\n'))[:-2]
     except asyncio.LimitOverrunError:
-        raise HttpError(*too_long) from None
+        raise framing.bad_request('A line of the chunked request body is '
+                                  'too long.') from None
 
 
 def _status(code: int) -> str:
