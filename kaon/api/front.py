@@ -229,9 +229,9 @@ class Front:
             'wsgi.multithread': True, 'wsgi.multiprocess': self.multiprocess,
             'wsgi.run_once': False, 'wsgi.input_terminated': True}
         for name, value in head.headers:
-            # A header with '_' would land on the same key as its '-'
-            # twin (X-Project_Id and X-Project-Id), past keystonemiddleware,
-            # which strips only the '-' spelling: drop it, as nginx does.
+            # A name with '_' lands on the same key as its '-' twin
+            # (X-Project_Id, X-Project-Id): two headers read as one.  Drop
+            # it, as nginx and gunicorn (header_map = drop) do.
             if '_' in name or name in _FRAMING:
                 continue
             key = 'CONTENT_TYPE' if name == 'content-type' else \

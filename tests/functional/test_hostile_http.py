@@ -243,3 +243,37 @@ def test_stalled_clients_do_not_starve_the_api(any_server):
     print(f'\n{STALLED} stalled: GET /v2.0/networks median '
           f'{statistics.median(took) * 1000:.1f} ms, max '
           f'{max(took) * 1000:.1f} ms')
+
+
+@pytest.fixture(scope='module')
+def short_deadline_server() -> Iterator[KaonServer]:
+    with KaonServer(options={'client_socket_timeout': 1}) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize('trickle', [False, True],
+                         ids=['silent', 'one-byte-at-a-time'])
+def test_a_request_not_sent_within_the_deadline_is_cut_off(
+        short_deadline_server, trickle):
+    """client_socket_timeout bounds the whole request, so a client that
+    keeps sending a byte now and then (slowloris) is closed as surely as
+    one that sends nothing: its socket is not held for good."""
+    head = (b'POST /v2.0/networks HTTP/1.1\r\nHost: kaon\r\n'
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n')
+    start = time.monotonic()
+    with socket.create_connection(('127.0.0.1', short_deadline_server.port),
+                                  timeout=0.2) as sock:
+        sock.sendall(head)
+        closed = False
+        while not closed and time.monotonic() - start < 6:
+            if trickle:
+                sock.sendall(b' ')
+            try:
+                closed = sock.recv(1024) == b''
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = True
+    took = time.monotonic() - start
+    assert closed, f'still open after {took:.1f} s'
+    assert took < 3, took
