@@ -123,8 +123,9 @@ class Front:
             keep = framing.keep_alive(head) and not self._stop.is_set()
             writer.write(_response(status, headers, payload, keep,
                                    head.method == 'HEAD'))
-            async with asyncio.timeout(self.timeout):
-                await writer.drain()
+            if writer.transport.get_write_buffer_size():
+                async with asyncio.timeout(self.timeout):
+                    await writer.drain()    # a large answer, a slow reader
             self._busy.discard(task)
             if not keep:
                 return

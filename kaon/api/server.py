@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 from typing import Any
 
@@ -85,10 +86,21 @@ def warn_if_open_without_auth() -> None:
                     '= keystone or bind_host = 127.0.0.1.', CONF.bind_host)
 
 
+def raise_open_files_limit() -> None:
+    """A client the front is still reading costs a socket, not a thread,
+    so open files are the budget a flood of idle clients spends: take the
+    hard limit (systemd's default soft limit is 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        LOG.info('Open files limit raised from %s to %s', soft, hard)
+
+
 def serve(with_dhcp_agent: bool = False) -> None:
     """Serve the API until SIGTERM; optionally run a DHCP agent in this
     process too (the embedded mode, over the in-process kaon:// transport)."""
     check_schema()
+    raise_open_files_limit()
     host, port = CONF.bind_host, CONF.bind_port
     if CONF.api_workers > 1:
         warn_if_open_without_auth()
