@@ -24,6 +24,12 @@ core_opts = [
                     'process with threads; more forks gunicorn workers.'),
     cfg.IntOpt('api_threads', default=16, min=1,
                help='Threads per API worker process.'),
+    cfg.IntOpt('client_socket_timeout', default=30, min=0,
+               help='Seconds a client has to send a whole request (head '
+                    'and body), and that an idle kept-alive connection is '
+                    'kept; 0 means forever. Requests are read without '
+                    'holding an API thread, so a slow client only holds '
+                    'its socket this long.'),
     cfg.StrOpt('state_path', default='/var/lib/kaon',
                help='Where kaon keeps its state (SQLite DB, DHCP files).'),
     cfg.StrOpt('auth_strategy', default='noauth',
@@ -136,6 +142,13 @@ quota_opts = [
                help='Ports per project; -1 means unlimited.'),
 ]
 
+# oslo.middleware's sizelimit option (same group, name and default, so a
+# neutron.conf carries over); kaon's HTTP front enforces it while reading.
+body_size_opts = [
+    cfg.IntOpt('max_request_body_size', default=114688,
+               help='The maximum body size for each request, in bytes.'),
+]
+
 CONF.register_opts(core_opts)
 # oslo.messaging owns transport_url and control_exchange; kaon only changes
 # their defaults: the in-process transport, and Neutron's exchange.
@@ -157,6 +170,7 @@ CONF.register_opts(dhcp_agent_opts)
 CONF.register_opts(compute_opts)
 CONF.register_opts(database_opts, group='database')
 CONF.register_opts(quota_opts, group='quotas')
+CONF.register_opts(body_size_opts, group='oslo_middleware')
 
 
 def _messaging_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -191,6 +205,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts +
              compute_opts),
             ('database', database_opts), ('quotas', quota_opts),
+            ('oslo_middleware', body_size_opts),
             *_messaging_opts(), *_auth_opts()]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
-from oslo_middleware import request_id, sizelimit
+from oslo_middleware import request_id
 
 from kaon.api import dhcp_agents, faults, quotas, tags, versions
 from kaon.api.controller import Collection, Item, Listing
@@ -59,9 +59,10 @@ def _behind_keystone(app: Any) -> Any:
 
 def build_wsgi(plugin: Plugin) -> Any:
     """The pipeline Neutron's api-paste.ini builds: request_id -> sizelimit
-    -> (auth_token, with auth_strategy = keystone) -> API."""
+    -> (auth_token, with auth_strategy = keystone) -> API.  The size limit
+    ([oslo_middleware] max_request_body_size) is held by the HTTP front,
+    which must bound what it buffers anyway, and counts chunked bodies too."""
     app: Any = build_api(plugin)
     if CONF.auth_strategy == 'keystone':
         app = _behind_keystone(app)
-    app = sizelimit.RequestBodySizeLimiter(app, CONF)
     return request_id.RequestId(app)

@@ -1,7 +1,6 @@
 """One generic controller for every resource defined by an attribute map."""
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
@@ -11,20 +10,14 @@ import orjson
 from kaon import exceptions as exc
 from kaon.api import attributes, authz, query
 from kaon.api.attributes import Resource
+from kaon.api.body import parse_json
 from kaon.api.context import from_request
 from kaon.conf import CONF
 from kaon.plugin.core import Plugin
 
 
-def read_json(req: falcon.Request) -> Any:
-    raw = req.bounded_stream.read()
-    if not raw:
-        raise exc.HTTPBadRequest(msg='Resource body required')
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise exc.MalformedRequestBody(reason='Cannot understand JSON') \
-            from None
+def read_json(req: falcon.Request) -> dict[str, Any]:
+    return parse_json(req.bounded_stream.read(), req.content_type)
 
 
 def write_json(resp: falcon.Response, body: Any,
@@ -37,7 +30,14 @@ def write_json(resp: falcon.Response, body: Any,
 
 
 def query_params(req: falcon.Request) -> dict[str, list[str]]:
-    return urllib.parse.parse_qs(req.query_string, keep_blank_values=True)
+    """Percent-escapes must decode to UTF-8 (not to U+FFFD, which would
+    make an invalid filter match nothing instead of being refused)."""
+    try:
+        return urllib.parse.parse_qs(req.query_string,
+                                     keep_blank_values=True, errors='strict')
+    except UnicodeDecodeError:
+        raise exc.HTTPBadRequest(msg='The query string is not valid UTF-8') \
+            from None
 
 
 class Listing:

@@ -19,12 +19,17 @@ _STATUS = [
 ]
 
 
+def error_document(type_: str, message: str) -> bytes:
+    """The body of every error kaon answers, from the app or the server."""
+    return json.dumps({'NeutronError': {
+        'type': type_, 'message': message, 'detail': ''}}).encode()
+
+
 def neutron_error(resp: falcon.Response, status: str, type_: str,
                   message: str) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.text = json.dumps({'NeutronError': {
-        'type': type_, 'message': message, 'detail': ''}})
+    resp.data = error_document(type_, message)
 
 
 def handle_neutron_exception(req: falcon.Request, resp: falcon.Response,

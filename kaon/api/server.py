@@ -1,14 +1,18 @@
-"""Serving the API: threads in one process, or gunicorn worker processes."""
+"""Serving the API: one process, or gunicorn worker processes; in both, the
+HTTP front (kaon.api.front) reads requests and runs them on `api_threads`."""
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import signal
 from typing import Any
 
-from cheroot import wsgi
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 
 from kaon.api.app import build_wsgi
+from kaon.api.front import Front, listen
 from kaon.conf import CONF, database_url
 from kaon.db import migrate
 from kaon.db.engine import Database
@@ -38,6 +42,26 @@ def check_schema() -> None:
         db.dispose()
 
 
+def front(app: Any, sockets: list[Any], multiprocess: bool) -> Front:
+    return Front(app, sockets, threads=CONF.api_threads,
+                 timeout=CONF.client_socket_timeout,
+                 max_body=CONF.oslo_middleware.max_request_body_size,
+                 multiprocess=multiprocess)
+
+
+class FrontWorker(Worker):  # type: ignore[misc]
+    """A gunicorn worker process serving through the HTTP front; gunicorn
+    keeps forking, watching and replacing the workers.  (Its own gthread
+    worker reads a request on a pool thread, so stalled clients starve it.)"""
+
+    def run(self) -> None:
+        def heartbeat() -> bool:
+            self.notify()       # the arbiter kills a worker that falls silent
+            return self.alive and self.ppid == os.getppid()
+        front(self.wsgi, [s.sock for s in self.sockets],
+              multiprocess=True).serve(tick=heartbeat)
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: dict[str, Any]) -> None:
         self._options = options
@@ -62,16 +86,26 @@ def warn_if_open_without_auth() -> None:
                     '= keystone or bind_host = 127.0.0.1.', CONF.bind_host)
 
 
+def raise_open_files_limit() -> None:
+    """A client the front is still reading costs a socket, not a thread,
+    so open files are the budget a flood of idle clients spends: take the
+    hard limit (systemd's default soft limit is 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        LOG.info('Open files limit raised from %s to %s', soft, hard)
+
+
 def serve(with_dhcp_agent: bool = False) -> None:
     """Serve the API until SIGTERM; optionally run a DHCP agent in this
     process too (the embedded mode, over the in-process kaon:// transport)."""
     check_schema()
+    raise_open_files_limit()
     host, port = CONF.bind_host, CONF.bind_port
     if CONF.api_workers > 1:
         warn_if_open_without_auth()
         _Gunicorn({'bind': f'{host}:{port}', 'workers': CONF.api_workers,
-                   'worker_class': 'gthread', 'threads': CONF.api_threads,
-                   'keepalive': 30, 'loglevel': 'warning'}).run()
+                   'worker_class': FrontWorker, 'loglevel': 'warning'}).run()
         return
     from kaon.embedded import Embedded
     embedded = Embedded(CONF, with_dhcp_agent=with_dhcp_agent).start()
@@ -84,13 +118,11 @@ def serve(with_dhcp_agent: bool = False) -> None:
         embedded.stop()
 
 
-def threaded_server(app: Any) -> wsgi.Server:
-    """The API on cheroot's thread pool, its socket bound already."""
-    # A listen backlog deeper than cheroot's default of 5: a burst of new
-    # connections (16 clients at once) must queue, not be reset.
-    server = wsgi.Server((CONF.bind_host, CONF.bind_port), app,
-                         numthreads=CONF.api_threads, request_queue_size=128)
-    server.prepare()
+def threaded_server(app: Any) -> Front:
+    """The API in this process, its socket listening already (serve() and
+    stop() it); the backlog is deep enough for a burst of new clients."""
+    server = front(app, [listen(CONF.bind_host, CONF.bind_port)],
+                   multiprocess=False)
     warn_if_open_without_auth()
     LOG.info('kaon API listening on http://%s:%s', CONF.bind_host,
              CONF.bind_port)
