@@ -13,7 +13,8 @@ to what is in use plus what is asked plus headroom, and the log says so;
 when it cannot be raised (not root, a read-only /proc/sys) the claim fails
 with a reason the agent shows as the network's status.  Counting what is in
 use means reading every process's fds, so that is done only when the room
-counted down since the last look runs out, not once per dnsmasq.
+counted down since the last look runs out (keeping a reserve for what
+others start meanwhile), not once per dnsmasq.
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ WATCHES_PER_INSTANCE = 8
 # Raised limits leave room for this many more (at least), so that a
 # growing agent does not raise them one network at a time.
 MIN_HEADROOM = 128
+# Instances kept free between two looks at usage, for what others (another
+# agent on the host, inotify users of root) start meanwhile: the limits are
+# raised before less than this is left.
+RESERVE = 32
 
 
 class HostLimitError(RuntimeError):
@@ -110,23 +115,24 @@ class InotifyLimits:
                 self._room = self._make_room(count)
 
     def _make_room(self, count: int) -> int:
-        """Look at usage and limits, raise them if they leave less than
-        `count`; the room there is now."""
+        """Look at usage and limits, raise them if they would leave less
+        than the reserve after `count` more; the claims there is room for
+        before the next look (the reserve only when nothing else is left)."""
         used = self.usage()
         wanted = used.instances + count
         target = wanted + max(MIN_HEADROOM, wanted // 4)
-        instances = self._raise(INSTANCES, self.read(INSTANCES), wanted,
-                                target)
-        watch_limit = self.read(WATCHES)
-        self._raise(WATCHES, watch_limit,
-                    used.watches + count * WATCHES_PER_INSTANCE,
-                    used.watches + target * WATCHES_PER_INSTANCE)
-        room = instances - used.instances
+        instances = self._raise(INSTANCES, self.read(INSTANCES),
+                                wanted + RESERVE, target)
+        self._raise(WATCHES, self.read(WATCHES),
+                    used.watches + (count + RESERVE) * WATCHES_PER_INSTANCE,
+                    used.watches + (target - used.instances) *
+                    WATCHES_PER_INSTANCE)
         self._refusal = (
             f'host limit: fs.inotify.{INSTANCES} is {instances} with '
             f'{used.instances} inotify instances in use, and could not be '
             f'raised; every dnsmasq needs one (raise it with sysctl)')
-        return room
+        free = instances - used.instances
+        return free - RESERVE if free - RESERVE >= count else free
 
     def _raise(self, name: str, limit: int, needed: int, target: int) -> int:
         """The limit after raising it to `target` if it is below `needed`."""
