@@ -90,11 +90,15 @@ class DhcpAgent:
     # Casts from the server: queue them, one network at a time.
     def _enqueue(self, network_id: str, payload: dict,
                  job: Callable[[], None]) -> None:
+        self._submit(network_id, payload.get('priority', 6), job)
+
+    def _submit(self, network_id: str, priority: int,
+                job: Callable[[], None]) -> None:
         def guarded() -> None:
             with self._sync_lock:   # wait while a full sync runs
                 pass
             self._attempt(network_id, job)
-        self.queue.submit(network_id, payload.get('priority', 6), guarded)
+        self.queue.submit(network_id, priority, guarded)
 
     # Failures: the network's alone, retried with backoff.
     def _attempt(self, network_id: str, job: Callable[[], None]) -> None:
@@ -132,9 +136,8 @@ class DhcpAgent:
 
     def _queue_enables(self, network_ids: Iterable[str]) -> None:
         for network_id in sorted(network_ids):
-            self.queue.submit(network_id, RETRY_PRIORITY,
-                              lambda n=network_id: self._attempt(
-                                  n, lambda: self.enable_network(n)))
+            self._submit(network_id, RETRY_PRIORITY,
+                         lambda n=network_id: self.enable_network(n))
 
     # Periodic reconciliation, through the queue (never beside other work
     # on the same network).
@@ -147,9 +150,8 @@ class DhcpAgent:
                 if network_id in failing or network_id in self._checks_queued:
                     continue
                 self._checks_queued.add(network_id)
-            self.queue.submit(network_id, CHECK_PRIORITY,
-                              lambda n=network_id: self._attempt(
-                                  n, lambda: self.check_network(n)))
+            self._submit(network_id, CHECK_PRIORITY,
+                         lambda n=network_id: self.check_network(n))
 
     def check_network(self, network_id: str) -> None:
         with self._checks_lock:
@@ -163,7 +165,8 @@ class DhcpAgent:
         """The driver repairs drift; each repair is logged.  Raises
         DhcpServeError when the server cannot read its files."""
         for line in driver.check_files():
-            self.repairs += 1
+            with self._checks_lock:
+                self.repairs += 1
             LOG.warning('network %s: repaired %s', network_id, line)
 
     def network_create_end(self, context: Any, payload: dict) -> None:
