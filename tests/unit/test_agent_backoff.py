@@ -197,3 +197,20 @@ def test_inotify_limit_that_cannot_be_raised_refuses_with_a_reason(tmp_path):
     with pytest.raises(HostLimitError, match='max_user_instances is 128 '
                        'with 128 inotify instances in use'):
         limits.claim()
+
+
+def test_a_network_beyond_a_limit_that_cannot_be_raised_is_refused(tmp_path):
+    agent, server, ready = failing_agent(set())
+    agent.host_limits = Sysctl(tmp_path, instances=128, in_use=128,
+                               writable=False)
+    server.networks['n1'] = network('n1', ports=[{'id': 'p1'}])
+    agent.sync_state()
+    assert ('enable', 'n1') not in RecordingDriver.log and ready == []
+    assert agent.health()['failed_networks']['n1'].startswith(
+        'host limit: fs.inotify.max_user_instances is 128 with 128 inotify '
+        'instances in use')
+    agent.host_limits.in_use = 100              # others stopped theirs
+    agent.clock.now = 1
+    agent.retry_due()
+    assert agent.queue.wait_idle(5)
+    assert ('enable', 'n1') in RecordingDriver.log and ready == ['p1']
