@@ -157,8 +157,17 @@ def test_monitor_reports_a_process_that_exits_at_start_once_per_step(
     assert 'attempt 4, next in 8 s' in lines[-1]
     assert 'exited with 1: failed to create inotify' in lines[-1]
     assert 'failed to create inotify' in monitor.failing()[pm.uuid]
-    monitor.unregister(pm.uuid, pm.service)
-    assert monitor.failing() == {}
+    script = tmp_path / 'fail.py'                # the cause goes away
+    script.write_text(f'import os, time\nopen({pm.pid_file!r}, "w").write('
+                      'str(os.getpid()))\ntime.sleep(60)\n')
+    try:
+        for tick in (15, 16):                    # respawned; seen up
+            clock.now = float(tick)
+            monitor.check()
+        assert pm.active and monitor.failing() == {}
+    finally:
+        monitor.unregister(pm.uuid, pm.service)
+        pm.disable()
 
 
 class Sysctl(InotifyLimits):

@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from kaon.agent.backoff import Backoff
+from kaon.agent.backoff import Backoff, Streak
 
 LOG = logging.getLogger(__name__)
 
@@ -228,6 +228,7 @@ RespawnCallback = Callable[[str, str], None]
 # A process that cannot start is tried again after 1, 2, 4 ... seconds (at
 # the monitor's pace), at most every RESPAWN_BACKOFF_CAP seconds.
 RESPAWN_BACKOFF_CAP = 60.0
+RESPAWNED = 'died and was respawned'
 
 
 class ProcessMonitor:
@@ -276,10 +277,11 @@ class ProcessMonitor:
             return (uuid, service_name) in self._processes
 
     def failing(self) -> dict[str, str]:
-        """uuid -> why its process could not be respawned, for processes
-        not seen running since."""
+        """uuid -> why its process is down: it could not be respawned, or
+        it died again since its respawn (not one death, respawned fine)."""
         return {key.split(':', 1)[1]: streak.reason
-                for key, streak in self._backoff.failing().items()}
+                for key, streak in self._backoff.failing().items()
+                if _was_down(streak)}
 
     def start(self) -> None:
         interval = self.conf.check_child_processes_interval
@@ -316,9 +318,10 @@ class ProcessMonitor:
     def _respawn_if_dead(self, key: str, process: ProcessManager) -> bool:
         with process.lock:
             if process.active:
-                if self._backoff.succeeded(key) is not None:
-                    LOG.info('%s for %s is running again', process.service,
-                             process.uuid)
+                streak = self._backoff.succeeded(key)
+                if streak is not None and _was_down(streak):
+                    LOG.warning('%s for %s is running again',
+                                process.service, process.uuid)
                 return False
             now = self._clock()
             if not self._backoff.may_try(key, now):
@@ -334,8 +337,7 @@ class ProcessMonitor:
             # Counts as a failure until a later check finds it still up: a
             # process that dies right after its start is not respawned in
             # a tight loop either.
-            streak = self._backoff.failed(key, f'{process.service} died',
-                                          now)
+            streak = self._backoff.failed(key, RESPAWNED, now)
             LOG.error('%s for %s died; respawned (attempt %d)',
                       process.service, process.uuid, streak.attempts)
             return True
@@ -343,3 +345,8 @@ class ProcessMonitor:
 
 def _key(uuid: str, service: str) -> str:
     return f'{service}:{uuid}'
+
+
+def _was_down(streak: Streak) -> bool:
+    """More than one death respawned at once (which goes unreported)."""
+    return streak.attempts > 1 or streak.reason != RESPAWNED
