@@ -110,6 +110,13 @@ dhcp_agent_opts = [
     cfg.IntOpt('check_child_processes_interval', default=60,
                help='Seconds between checks that dnsmasq is alive; 0 '
                     'disables respawning.'),
+    cfg.FloatOpt('dhcp_check_interval', default=5.0, min=0,
+                 help='Seconds between checks of the files dnsmasq reads, '
+                      'for every network served (drift is repaired and '
+                      'logged); 0 disables the periodic check.'),
+    cfg.FloatOpt('dhcp_retry_max_interval', default=60.0, min=1,
+                 help='A network that fails to be served is retried after '
+                      '1, 2, 4 ... seconds, at most this many apart.'),
 ]
 
 # The compute side (`kaon vm`): the namespace "hypervisor".

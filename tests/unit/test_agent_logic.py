@@ -12,6 +12,7 @@ from kaon.work_queue import NetworkWorkQueue
 class Conf:
     host = 'h1'
     num_sync_threads = 2
+    dhcp_retry_max_interval = 60.0
 
 
 class RecordingDriver:
@@ -24,8 +25,11 @@ class RecordingDriver:
     def _note(self, what, *args):
         RecordingDriver.log.append((what, self.network['id'], *args))
 
+    active = False
+
     def enable(self):
         self._note('enable')
+        self.active = True
 
     def disable(self, retain_port=False):
         self._note('disable')
@@ -41,6 +45,11 @@ class RecordingDriver:
 
     def remove_ports(self, ports):
         self._note('remove', [p['id'] for p in ports])
+
+    def check_files(self):
+        return []
+
+    unserved_subnets: dict = {}
 
     @classmethod
     def existing_dhcp_networks(cls, conf):
@@ -182,17 +191,25 @@ def test_a_network_that_fails_to_enable_is_retried_not_half_served():
             if self.network['id'] in failing:
                 raise RuntimeError('no DHCP port: quota')
             super().enable()
+
+        def reload_allocations(self):     # not running: enables (dnsmasq)
+            self.enable()
     agent.driver_cls = FlakyDriver
     agent.sync_state()
-    assert agent.needs_resync == {'n1'}          # marked for retry
+    assert agent.failures.failing()['n1'].reason == \
+        'no DHCP port: quota'                     # marked for retry
     assert agent.cache.get('n1') is None          # and not half-served
     with pytest.raises(RuntimeError):             # an event meanwhile
-        agent.port_changed(port('p1'))            # tries again, fails
+        agent.enable_network('n1')                # tries again, fails
+    agent.port_changed(port('p1'))                # waits for the retry
     assert 'p1' not in ready                      # never falsely ready
     failing.clear()
-    agent.sync_state(list(agent.needs_resync))
+    agent.clock = lambda: float('inf')            # the retry is due
+    agent.retry_due()
+    assert agent.queue.wait_idle(5)
     assert ('enable', 'n1') in RecordingDriver.log
-    assert agent.needs_resync == set()
+    assert 'n1' not in agent.failures
+    assert agent.health()['networks_failed'] == 0
 
 
 def test_cache_follows_swaps_and_a_list_changed_under_it():

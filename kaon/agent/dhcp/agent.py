@@ -7,21 +7,34 @@ DHCP subnet enables a network, the same DHCP CIDRs reload it, changed CIDRs
 restart it, no DHCP subnet left disables it; an IP change on the agent's
 own DHCP port restarts.  Port events take the driver's per-port path, so
 their cost does not grow with the network.
+
+A failure stays as small as its cause: whatever fails for one network
+(driver, DHCP server, RPC) marks that network failed, with the reason, and
+it is retried alone with capped exponential backoff (one log line per
+attempt, the traceback once per streak); the others go on.  A network is
+served again only when it was configured and its files checked out.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import oslo_messaging
 
+from kaon.agent.backoff import Backoff
 from kaon.agent.dhcp.cache import Network, NetworkCache, Port
 from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
 DHCP_OWNER = 'network:dhcp'
+# Work the agent queues itself, behind the server's casts (Neutron's
+# priorities: lower runs first; casts are 6 by default).
+RETRY_PRIORITY = 7
+CHECK_PRIORITY = 8
+REASON_MAX = 300        # characters of a failure reason in the state
 
 
 def dhcp_cidrs(network: Network) -> set[str]:
@@ -32,6 +45,12 @@ def _ips(port: Port | None) -> set[str]:
     return {ip['ip_address'] for ip in (port or {}).get('fixed_ips', ())}
 
 
+def reason(err: BaseException) -> str:
+    """One line: the exception's text (a process's stderr may have more)."""
+    text = ' '.join(str(err).split()) or type(err).__name__
+    return text[:REASON_MAX]
+
+
 class DhcpAgent:
     """RPC endpoint for the server's casts and owner of the drivers."""
 
@@ -39,7 +58,12 @@ class DhcpAgent:
 
     def __init__(self, conf: Any, plugin: Any, driver_cls: Any,
                  device_manager: Any, process_monitor: Any,
-                 ready_ports: Callable[[list[str]], None]) -> None:
+                 ready_ports: Callable[[list[str]], None],
+                 host_limits: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`host_limits` (InotifyLimits) makes room on the host for the
+        DHCP servers: prepare(n) before a sync, claim() before each start,
+        which raises when the host cannot run one more."""
         self.conf = conf
         self.plugin = plugin
         self.driver_cls = driver_cls
@@ -52,6 +76,12 @@ class DhcpAgent:
         self.needs_resync: set[str] = set()
         self.full_resync = threading.Event()
         self._sync_lock = threading.Lock()
+        self.host_limits = host_limits
+        self.clock = clock
+        self.failures = Backoff(cap=conf.dhcp_retry_max_interval)
+        self.repairs = 0                     # file repairs since start
+        self._checks_queued: set[str] = set()
+        self._checks_lock = threading.Lock()
 
     def make_driver(self, network: Network) -> Any:
         return self.driver_cls(self.conf, network, self.process_monitor,
@@ -60,16 +90,84 @@ class DhcpAgent:
     # Casts from the server: queue them, one network at a time.
     def _enqueue(self, network_id: str, payload: dict,
                  job: Callable[[], None]) -> None:
+        self._submit(network_id, payload.get('priority', 6), job)
+
+    def _submit(self, network_id: str, priority: int,
+                job: Callable[[], None]) -> None:
         def guarded() -> None:
             with self._sync_lock:   # wait while a full sync runs
                 pass
-            try:
-                job()
-            except Exception:  # noqa: BLE001 - resync repairs it
-                LOG.exception('event for network %s failed; resyncing it',
-                              network_id)
-                self.schedule_resync(network_id)
-        self.queue.submit(network_id, payload.get('priority', 6), guarded)
+            self._attempt(network_id, job)
+        self.queue.submit(network_id, priority, guarded)
+
+    # Failures: the network's alone, retried with backoff.
+    def _attempt(self, network_id: str, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception as err:  # noqa: BLE001 - the network is retried
+            self._failed(network_id, err)
+
+    def _failed(self, network_id: str, err: Exception) -> None:
+        streak = self.failures.failed(network_id, reason(err), self.clock())
+        if streak.attempts == 1:
+            LOG.error('network %s failed: %s; retrying in %.0f s',
+                      network_id, streak.reason, streak.delay, exc_info=err)
+        else:
+            LOG.warning('network %s failed again (attempt %d): %s; retrying '
+                        'in %.0f s', network_id, streak.attempts,
+                        streak.reason, streak.delay)
+
+    def _served(self, network_id: str) -> None:
+        streak = self.failures.succeeded(network_id)
+        if streak is not None:
+            LOG.warning('network %s served again after %d failed attempts',
+                        network_id, streak.attempts)
+
+    def retry_due(self) -> None:
+        """Queue a fresh enable of each failed network whose retry is due."""
+        self._queue_enables(self.failures.due(self.clock()))
+
+    def resync_marked(self) -> None:
+        """Queue a fresh enable of each network marked for a resync."""
+        marked = set()
+        while self.needs_resync:
+            marked.add(self.needs_resync.pop())
+        self._queue_enables(marked)
+
+    def _queue_enables(self, network_ids: Iterable[str]) -> None:
+        for network_id in sorted(network_ids):
+            self._submit(network_id, RETRY_PRIORITY,
+                         lambda n=network_id: self.enable_network(n))
+
+    # Periodic reconciliation, through the queue (never beside other work
+    # on the same network).
+    def check_networks(self) -> None:
+        """Queue a check of the files of every network served without a
+        failure; one check per network waits in the queue at a time."""
+        failing = self.failures.failing()
+        for network_id in self.cache.ids():
+            with self._checks_lock:
+                if network_id in failing or network_id in self._checks_queued:
+                    continue
+                self._checks_queued.add(network_id)
+            self._submit(network_id, CHECK_PRIORITY,
+                         lambda n=network_id: self.check_network(n))
+
+    def check_network(self, network_id: str) -> None:
+        with self._checks_lock:
+            self._checks_queued.discard(network_id)
+        driver = self.drivers.get(network_id)
+        if driver is not None and self.cache.get(network_id) is not None:
+            self._check_files(network_id, driver)
+            self._served(network_id)
+
+    def _check_files(self, network_id: str, driver: Any) -> None:
+        """The driver repairs drift; each repair is logged.  Raises
+        DhcpServeError when the server cannot read its files."""
+        for line in driver.check_files():
+            with self._checks_lock:
+                self.repairs += 1
+            LOG.warning('network %s: repaired %s', network_id, line)
 
     def network_create_end(self, context: Any, payload: dict) -> None:
         net_id = payload['network']['id']
@@ -120,30 +218,41 @@ class DhcpAgent:
     def configure_network(self, network: Network) -> None:
         """Serve `network` as described, enabling or reloading as needed.
 
-        The cache takes the network only once it is served: a network that
-        failed to enable is not half-served (its ports are never reported
-        ready), and the resync loop tries it again.
+        The cache takes the network only once it is served and its files
+        checked: a network that failed to enable is not half-served (its
+        ports are never reported ready), and it is retried.  Its driver is
+        kept from the first attempt on, so that whatever a failed enable
+        made (namespace, bridge, veth) goes when the network does.
         """
         driver = self.drivers.get(network['id'])
         if not network['admin_state_up'] or not dhcp_cidrs(network):
             return self.disable_network(network['id'])
         old = self.cache.get(network['id'])
         if driver is None:
-            driver = self.make_driver(network)
+            driver = self.drivers[network['id']] = self.make_driver(network)
+            self._claim_room(driver)
             driver.enable()
-            self.drivers[network['id']] = driver
         else:
             driver.network = network
+            self._claim_room(driver)
             if old is not None and dhcp_cidrs(old) != dhcp_cidrs(network):
                 driver.restart()
             else:
                 driver.reload_allocations()
+        self._check_files(network['id'], driver)
         self.cache.put(network)
         self.mark_ready([p['id'] for p in network['ports']])
+        self._served(network['id'])
+
+    def _claim_room(self, driver: Any) -> None:
+        """A server about to be started needs room on the host."""
+        if self.host_limits is not None and not driver.active:
+            self.host_limits.claim()
 
     def disable_network(self, network_id: str) -> None:
         driver = self.drivers.pop(network_id, None)
         self.cache.remove(network_id)
+        self.failures.forget(network_id)
         if driver is not None:
             driver.disable()
 
@@ -154,12 +263,28 @@ class DhcpAgent:
             self.cache.remove(network_id)
             self.drivers.pop(network_id).disable(retain_port=True)
 
+    def remove_failed_networks(self) -> None:
+        """At the agent's stop: remove what failed networks without a
+        running server made (namespace, bridge, veth, files).  Served
+        networks keep their server, for the next start to adopt."""
+        for network_id in self.failures.failing():
+            driver = self.drivers.get(network_id)
+            if driver is not None and not driver.active:
+                LOG.info('network %s failed; removing what it had here',
+                         network_id)
+                self.drivers.pop(network_id)
+                self.cache.remove(network_id)
+                self.failures.forget(network_id)
+                driver.disable(retain_port=True)
+
     def refresh_network(self, network_id: str) -> None:
         self.enable_network(network_id)
 
     def port_changed(self, port: Port) -> None:
         network_id = port['network_id']
         if self.cache.get(network_id) is None:
+            if network_id in self.failures:
+                return      # its retry serves the port with the rest
             return self.enable_network(network_id)
         for ip in _ips(port):
             owner = self.cache.ip_owner(network_id, ip)
@@ -198,41 +323,28 @@ class DhcpAgent:
         else:
             self.needs_resync.add(network_id)
 
-    def sync_state(self, network_ids: list[str] | None = None) -> None:
-        """Make the local state match the server's (all or some networks).
+    def sync_state(self) -> None:
+        """Make the local state match the server's, for every network.
 
-        A full sync also removes what this host still has of networks it no
-        longer serves (dirs, namespaces, processes from an earlier run).
+        It also removes what this host still has of networks it no longer
+        serves (dirs, namespaces, processes from an earlier run).
         """
         with self._sync_lock:
-            if network_ids is None:
-                self._sync_all()
-            else:
-                self._sync_some(network_ids)
-
-    def _sync_all(self) -> None:
-        # Cleared first: networks that fail below are marked again.
-        self.needs_resync.clear()
-        networks = self.plugin.get_active_networks_info()
-        wanted = {n['id'] for n in networks}
-        known = set(self.drivers) | set(self.existing_networks())
-        for stale in known - wanted:
-            LOG.info('network %s no longer hosted here; disabling', stale)
-            self._disable_stale(stale)
-        self._configure_all(networks)
-
-    def _sync_some(self, network_ids: list[str]) -> None:
-        for network_id in network_ids:
-            self.needs_resync.discard(network_id)
-            self.enable_network(network_id)
+            self.needs_resync.clear()
+            networks = self.plugin.get_active_networks_info()
+            if self.host_limits is not None:
+                self.host_limits.prepare(len(networks))
+            wanted = {n['id'] for n in networks}
+            known = set(self.drivers) | set(self.existing_networks())
+            for stale in known - wanted:
+                LOG.info('network %s no longer hosted here; disabling', stale)
+                self._disable_stale(stale)
+            self._configure_all(networks)
 
     def _configure_all(self, networks: list[Network]) -> None:
         def configure(network: Network) -> None:
-            try:
-                self.configure_network(network)
-            except Exception:  # noqa: BLE001 - retried by the resync loop
-                LOG.exception('configuring network %s failed', network['id'])
-                self.needs_resync.add(network['id'])
+            self._attempt(network['id'],
+                          lambda: self.configure_network(network))
         with ThreadPoolExecutor(self.conf.num_sync_threads) as pool:
             list(pool.map(configure, networks))
 
@@ -241,7 +353,28 @@ class DhcpAgent:
             {'id': network_id, 'subnets': [], 'ports': [],
              'admin_state_up': False, 'mtu': 0, 'project_id': ''})
         self.cache.remove(network_id)
+        self.failures.forget(network_id)
         driver.disable()
+
+    # What the agent reports (report_state's configurations).
+    def health(self, listed: int = 10) -> dict[str, Any]:
+        """Counts of networks served and failed, the first `listed` failed
+        networks and unserved subnets with their reasons, file repairs."""
+        failed = {k: s.reason for k, s in self.failures.failing().items()}
+        for network_id, why in self._monitor_failures().items():
+            failed.setdefault(network_id, why)
+        unserved: dict[str, str] = {}
+        for driver in list(self.drivers.values()):
+            unserved.update(driver.unserved_subnets)
+        return {'networks_failed': len(failed),
+                'failed_networks': dict(sorted(failed.items())[:listed]),
+                'subnets_unserved': len(unserved),
+                'unserved_subnets': dict(sorted(unserved.items())[:listed]),
+                'file_repairs': self.repairs}
+
+    def _monitor_failures(self) -> dict[str, str]:
+        monitor = self.process_monitor
+        return monitor.failing() if monitor is not None else {}
 
     def existing_networks(self) -> list[str]:
         return self.driver_cls.existing_dhcp_networks(self.conf)

@@ -1,5 +1,11 @@
 """Running a DHCP agent: RPC consumer, heartbeat, resync and ready-ports loops.
 
+The resync loop also retries failed networks when their backoff is due and,
+every `dhcp_check_interval` seconds, queues the check of every served
+network's files (DhcpAgent.check_networks).  Before any dnsmasq starts, the
+host must have room for it (InotifyLimits: raised at the first sync for all
+networks at once, then as they grow).
+
 Start-up order matters: the first report_state creates the agent row, and
 only an alive agent gets networks from get_active_networks_info (which
 auto-schedules), so the agent reports before its first full sync.  The RPC
@@ -9,12 +15,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Any
 
-from kaon.agent.dhcp.agent import DhcpAgent
+from kaon.agent.backoff import Backoff
+from kaon.agent.dhcp.agent import DhcpAgent, reason
 from kaon.agent.linux.device_manager import DeviceManager
 from kaon.agent.linux.dnsmasq import Dnsmasq
+from kaon.agent.linux.inotify import InotifyLimits
 from kaon.agent.linux.process import ProcessMonitor
 from kaon.rpc import common
 from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
@@ -22,6 +31,8 @@ from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
 LOG = logging.getLogger(__name__)
 BINARY = 'kaon-dhcp-agent'
 READY_BATCH = 64   # Neutron's DHCP_READY_PORTS_SYNC_MAX
+TICK = 0.2         # seconds between looks at due retries
+FULL_SYNC = 'full sync'
 
 
 class DhcpAgentService:
@@ -32,9 +43,11 @@ class DhcpAgentService:
         self.monitor = ProcessMonitor(conf)
         self._ready: set[str] = set()
         self._ready_wakeup = threading.Condition()
+        self.limits = InotifyLimits()
         self.agent = DhcpAgent(conf, self.plugin, Dnsmasq,
                                DeviceManager(conf, self.plugin), self.monitor,
-                               self.mark_ready)
+                               self.mark_ready, host_limits=self.limits)
+        self._sync_backoff = Backoff(cap=conf.dhcp_retry_max_interval)
         self.rpc = common.server(common.DHCP_AGENT, conf.host, [self.agent])
         self._stop = threading.Event()
         self._start_flag = True
@@ -52,7 +65,7 @@ class DhcpAgentService:
 
     def stop(self) -> None:
         """Stop RPC and loops; dnsmasq processes keep serving (an agent
-        restart adopts them)."""
+        restart adopts them), failed networks leave nothing behind."""
         self._stop.set()
         with self._ready_wakeup:
             self._ready_wakeup.notify_all()
@@ -60,6 +73,7 @@ class DhcpAgentService:
         self.rpc.wait()
         self.monitor.stop()
         self.agent.queue.shutdown()
+        self.agent.remove_failed_networks()
 
     def _spawn(self, target: Any, name: str) -> None:
         threading.Thread(target=target, name=name, daemon=True).start()
@@ -71,7 +85,8 @@ class DhcpAgentService:
             'availability_zone': self.conf.availability_zone,
             'topic': common.DHCP_AGENT, 'agent_type': 'DHCP agent',
             'configurations': dict(
-                self.agent.cache.get_state(),
+                self.agent.cache.get_state(), **self.agent.health(),
+                inotify_max_user_instances=self._instances_limit(),
                 dhcp_driver='kaon.agent.linux.dnsmasq.Dnsmasq',
                 dhcp_lease_duration=self.conf.dhcp_lease_duration,
                 log_agent_heartbeats=False),
@@ -80,6 +95,12 @@ class DhcpAgentService:
         if self._start_flag:
             state['start_flag'] = True
         return state
+
+    def _instances_limit(self) -> int | None:
+        try:
+            return self.limits.read('max_user_instances')
+        except (OSError, ValueError):
+            return None
 
     def report_state(self) -> None:
         """Heartbeat; after the server or broker was unreachable, or when
@@ -101,20 +122,38 @@ class DhcpAgentService:
         while not self._stop.wait(self.conf.report_interval):
             self.report_state()
 
-    # Resync.
+    # Resync, retries, checks.
     def _resync_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.agent.full_resync.is_set():
-                    self.agent.full_resync.clear()
-                    self.agent.sync_state()
-                elif self.agent.needs_resync:
-                    self.agent.sync_state(list(self.agent.needs_resync))
-            except Exception as err:  # noqa: BLE001 - server may be away
-                LOG.warning('resync failed (%s); retrying', err)
-                self.agent.full_resync.set()
-            self._stop.wait(self.conf.resync_interval
-                            if not self.agent.full_resync.is_set() else 1)
+        check = self.conf.dhcp_check_interval
+        next_check = time.monotonic() + check
+        next_resync = time.monotonic() + self.conf.resync_interval
+        while not self._stop.wait(TICK):
+            if self.agent.full_resync.is_set():
+                self._full_sync()
+            self.agent.retry_due()
+            now = time.monotonic()
+            if now >= next_resync:
+                self.agent.resync_marked()
+                next_resync = now + self.conf.resync_interval
+            if check > 0 and now >= next_check:
+                self.agent.check_networks()
+                next_check = now + check
+
+    def _full_sync(self) -> None:
+        """Sync everything, backing off while the server is away."""
+        now = time.monotonic()
+        if not self._sync_backoff.may_try(FULL_SYNC, now):
+            return
+        try:
+            self.agent.full_resync.clear()
+            self.agent.sync_state()
+        except Exception as err:  # noqa: BLE001 - server may be away
+            self.agent.full_resync.set()
+            streak = self._sync_backoff.failed(FULL_SYNC, reason(err), now)
+            LOG.warning('resync failed (attempt %d): %s; retrying in %.0f s',
+                        streak.attempts, streak.reason, streak.delay)
+        else:
+            self._sync_backoff.succeeded(FULL_SYNC)
 
     # Ports whose DHCP entry is in place: tell the server (batched).
     def mark_ready(self, port_ids: list[str]) -> None:

@@ -24,6 +24,8 @@ import threading
 import time
 from typing import Any, Callable
 
+from kaon.agent.backoff import Backoff, Streak
+
 LOG = logging.getLogger(__name__)
 
 # Children spawned by this process, by pid: polled to reap them.
@@ -223,6 +225,10 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 
 RespawnCallback = Callable[[str, str], None]
+# A process that cannot start is tried again after 1, 2, 4 ... seconds (at
+# the monitor's pace), at most every RESPAWN_BACKOFF_CAP seconds.
+RESPAWN_BACKOFF_CAP = 60.0
+RESPAWNED = 'died and was respawned'
 
 
 class ProcessMonitor:
@@ -232,10 +238,17 @@ class ProcessMonitor:
     registered process; a dead one is started again with the same command
     (so with the same files: its configuration is intact) and the respawn
     callback is told.  An interval of 0 disables the thread.
+
+    A process that will not stay up (it exits at start: a port in use, a
+    host limit) is not respawned in a tight loop: its attempts back off
+    (Backoff), each failed one is logged once with the process's own
+    reason (exit code and stderr), and failing() lists it until it is seen
+    running at a check.
     """
 
     def __init__(self, conf: Any,
-                 respawn_callback: RespawnCallback | None = None) -> None:
+                 respawn_callback: RespawnCallback | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.conf = conf
         self.respawn_callback = respawn_callback
         self._processes: dict[tuple[str, str], ProcessManager] = {}
@@ -243,6 +256,8 @@ class ProcessMonitor:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._backoff = Backoff(cap=RESPAWN_BACKOFF_CAP)
+        self._clock = clock
         self.respawns = 0
 
     def register(self, uuid: str, service_name: str,
@@ -255,10 +270,18 @@ class ProcessMonitor:
         process being stopped is never respawned behind the caller."""
         with self._lock:
             self._processes.pop((uuid, service_name), None)
+            self._backoff.forget(_key(uuid, service_name))
 
     def is_registered(self, uuid: str, service_name: str) -> bool:
         with self._lock:
             return (uuid, service_name) in self._processes
+
+    def failing(self) -> dict[str, str]:
+        """uuid -> why its process is down: it could not be respawned, or
+        it died again since its respawn (not one death, respawned fine)."""
+        return {key.split(':', 1)[1]: streak.reason
+                for key, streak in self._backoff.failing().items()
+                if _was_down(streak)}
 
     def start(self) -> None:
         interval = self.conf.check_child_processes_interval
@@ -283,25 +306,47 @@ class ProcessMonitor:
                 LOG.exception('Process check failed')
 
     def check(self) -> None:
-        """One pass: respawn every registered process that is not alive."""
+        """One pass: respawn every registered process that is not alive
+        and whose next attempt is due."""
         with self._lock:
             for (uuid, service), process in list(self._processes.items()):
-                if self._respawn_if_dead(process):
+                if self._respawn_if_dead(_key(uuid, service), process):
                     self.respawns += 1
                     if self.respawn_callback is not None:
                         self.respawn_callback(uuid, service)
 
-    @staticmethod
-    def _respawn_if_dead(process: ProcessManager) -> bool:
+    def _respawn_if_dead(self, key: str, process: ProcessManager) -> bool:
         with process.lock:
             if process.active:
+                streak = self._backoff.succeeded(key)
+                if streak is not None and _was_down(streak):
+                    LOG.warning('%s for %s is running again',
+                                process.service, process.uuid)
                 return False
-            LOG.error('%s for %s died; respawning', process.service,
-                      process.uuid)
+            now = self._clock()
+            if not self._backoff.may_try(key, now):
+                return False
             try:
                 process.spawn()
-            except ProcessError:
-                LOG.exception('Respawning %s for %s failed', process.service,
-                              process.uuid)
+            except ProcessError as err:
+                streak = self._backoff.failed(key, str(err), now)
+                LOG.error('%s for %s is down and could not be respawned '
+                          '(attempt %d, next in %.0f s): %s', process.service,
+                          process.uuid, streak.attempts, streak.delay, err)
                 return False
+            # Counts as a failure until a later check finds it still up: a
+            # process that dies right after its start is not respawned in
+            # a tight loop either.
+            streak = self._backoff.failed(key, RESPAWNED, now)
+            LOG.error('%s for %s died; respawned (attempt %d)',
+                      process.service, process.uuid, streak.attempts)
             return True
+
+
+def _key(uuid: str, service: str) -> str:
+    return f'{service}:{uuid}'
+
+
+def _was_down(streak: Streak) -> bool:
+    """More than one death respawned at once (which goes unreported)."""
+    return streak.attempts > 1 or streak.reason != RESPAWNED
