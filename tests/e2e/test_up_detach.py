@@ -124,7 +124,7 @@ def test_up_detach_fails_fast_with_the_reason(kaon) -> None:
     assert kaon.pid() is None
 
 
-# -- behind Keystone ------------------------------------------------------------
+# -- behind Keystone ----------------------------------------------------------
 
 @pytest.fixture
 def keystone_kaon(keystone: Keystone

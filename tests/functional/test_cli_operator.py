@@ -166,7 +166,7 @@ def test_a_new_state_dir_is_traversable_not_listable(tmp_path) -> None:
     assert mode(str(state / 'kaon.sqlite')) == 0o600
 
 
-# -- a taken port --------------------------------------------------------------
+# -- a taken port -------------------------------------------------------------
 
 def test_a_taken_port_is_one_line_that_says_what_to_do() -> None:
     srv = KaonServer()
@@ -188,7 +188,7 @@ def test_a_taken_port_is_one_line_that_says_what_to_do() -> None:
         srv.remove_state()
 
 
-# -- a reader that went away ---------------------------------------------------
+# -- a reader that went away --------------------------------------------------
 
 @pytest.mark.parametrize('command', [('config-sample',),
                                      ('policy', 'sample')])
@@ -206,7 +206,7 @@ def test_output_into_a_closed_pipe_ends_quietly(command: tuple[str, ...]
     assert result.stderr == '', result.stderr
 
 
-# -- vm delete --all with no VMs ------------------------------------------------
+# -- vm delete --all with no VMs ----------------------------------------------
 
 def test_vm_delete_all_with_no_vms_says_so(tmp_path) -> None:
     config = tmp_path / 'kaon.conf'
