@@ -72,9 +72,16 @@ def _quiet_broken_pipe() -> int:
     return 128 + signal.SIGPIPE
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with every --config-file in `config_file`: those
+    before the subcommand first, then those after it, in the order typed."""
     args = build_parser().parse_args(argv)
     args.config_file += getattr(args, 'later_config_files', [])
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING
     logging.basicConfig(level=level, format='%(asctime)s %(levelname)s '
                                             '%(name)s: %(message)s')
