@@ -777,7 +777,7 @@ def resync_run(env: Env, srv: KaonServer, kind: str, nets: list[str],
     total_ports = sum(len(p) for p in ports.values())
     t0, wall0, offset = launch(srv)
     tail = LogTail(srv.log_path, offset, wall0)
-    client = Client(srv.url)
+    client: Client | None = None    # connects once the API listens
     t_api = t_report = t_served = None
     report: dict | None = None
     deadline = t0 + (120 if kind == 'warm' else 300)
@@ -791,6 +791,7 @@ def resync_run(env: Env, srv: KaonServer, kind: str, nets: list[str],
         tail.poll()
         if t_api is None and api_up(srv.url):
             t_api = time.perf_counter() - t0
+            client = Client(srv.url)
         if t_api is not None and t_report is None and \
                 now - last_api_poll > 0.2:
             last_api_poll = now
@@ -850,6 +851,9 @@ def resync_run(env: Env, srv: KaonServer, kind: str, nets: list[str],
         'pids_unchanged': sum(pids_after[n] == pids_before[n] for n in nets),
         'dnsmasq_dir_reads': opens,
         'log_errors': tail.errors[:5]}
+    if client is None:
+        raise RuntimeError(f'the restarted server did not answer at '
+                           f'{srv.url} within the deadline')
     # After "done": a new port is served, DHCP works in a sample.
     probe_net = nets[0]
     t1 = time.perf_counter()

@@ -3,10 +3,10 @@ all-in-one `kaon up`, over the in-process kaon:// RPC transport."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any
 
+from kaon import state_files
 from kaon.api import server as api_server
 
 LOG = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class Embedded:
         self.agent: Any = None
 
     def start(self) -> 'Embedded':
-        os.makedirs(self.conf.state_path, exist_ok=True)
+        state_files.state_dir(self.conf.state_path)
         self.server = api_server.threaded_server(api_server.make_app())
         threading.Thread(target=self.server.serve, name='api',
                          daemon=True).start()

@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 import requests
 
-DEFAULT_URL = 'http://127.0.0.1:9696'
+DEFAULT_URL = 'http://127.0.0.1:9696'       # what the default options bind
+# A server bound to a wildcard address is reached over loopback.
+_WILDCARDS = {'': '127.0.0.1', '0.0.0.0': '127.0.0.1', '::': '::1'}
 _UUID = re.compile(r'^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$')
 
 
@@ -41,8 +43,17 @@ class Session(Protocol):
     def request(self, method: str, url: str, **kwargs: Any) -> Any: ...
 
 
+def configured_url() -> str:
+    """The API where this host's configuration makes `kaon server` and
+    `kaon up` listen (bind_host, bind_port)."""
+    from kaon.conf import CONF
+    host = _WILDCARDS.get(CONF.bind_host, CONF.bind_host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{CONF.bind_port}"
+
+
 def default_url() -> str:
-    return os.environ.get('KAON_URL') or DEFAULT_URL
+    """$KAON_URL, else where the configuration binds the API."""
+    return os.environ.get('KAON_URL') or configured_url()
 
 
 def looks_like_id(value: str) -> bool:

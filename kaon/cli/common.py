@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from kaon.cli import auth, output
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import DEFAULT_URL, CliError, Client
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -69,8 +69,9 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Handler,
         parser.add_argument(
             '--os-url', metavar='URL',
             help='the API endpoint (default: $KAON_URL, else with Keystone '
-                 "credentials the catalog's network endpoint, else "
-                 'http://127.0.0.1:9696)')
+                 "credentials the catalog's network endpoint, else the "
+                 "configuration's bind_host and bind_port: "
+                 f'{DEFAULT_URL} unless changed)')
     parser.add_argument(
         '--os-cloud', metavar='CLOUD',
         help='log in to Keystone as this clouds.yaml cloud (default: '

@@ -5,6 +5,12 @@
 of the API's attribute names.  `-f json|yaml` print the API's values as they
 are (for scripts), `-f value` the human form without decoration, and `-c`
 keeps only the named columns (a header or an attribute name, any case).
+
+Tables are for people's terminals, and names are anyone's input: a
+control character in a value (an escape sequence, a newline, a bidi
+override) is shown escaped there (`\x1b`, `\n`, `\u202e`), so that one
+project cannot paint fake rows or colours into an admin's table.  The json,
+yaml and value formats print values exactly, as scripts need them.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import argparse
 import json
 import shutil
 import sys
+import unicodedata
 from typing import Any, Callable, Sequence
 
 from kaon.cli.client import CliError
@@ -67,6 +74,38 @@ def human(key: str, value: Any) -> str:
     return fmt(value) if fmt else _human_scalar(value)
 
 
+# -- control characters (table format) ----------------------------------
+# Unicode categories a terminal acts on instead of showing: C0/C1 controls
+# (Cc), format characters such as bidi overrides and zero-widths (Cf),
+# line and paragraph separators (Zl, Zp), and lone surrogates (Cs), which
+# cannot even be encoded.
+_UNPRINTABLE = frozenset({'Cc', 'Cf', 'Zl', 'Zp', 'Cs'})
+_SHORT = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def _escape_char(char: str) -> str:
+    if unicodedata.category(char) not in _UNPRINTABLE:
+        return char
+    if char in _SHORT:
+        return _SHORT[char]
+    code = ord(char)
+    if code < 0x100:
+        return f'\\x{code:02x}'
+    return f'\\u{code:04x}' if code < 0x10000 else f'\\U{code:08x}'
+
+
+def visible(value: Any) -> Any:
+    """`value` with every string in it (dict keys too) escaped for a
+    terminal; numbers, booleans and None unchanged."""
+    if isinstance(value, str):
+        return ''.join(_escape_char(c) for c in value)
+    if isinstance(value, dict):
+        return {visible(k): visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [visible(v) for v in value]
+    return value
+
+
 # -- selection -------------------------------------------------------------
 def _select(columns: Columns, wanted: list[str]) -> Columns:
     """The columns named by -c, in their usual order (as cliff keeps it)."""
@@ -115,12 +154,13 @@ def print_list(args: argparse.Namespace, columns: Columns,
         _machine([{h: i.get(k) for h, k in columns} for i in items],
                  args.format)
         return
-    rows = [[human(k, i.get(k)) for _, k in columns] for i in items]
     if args.format == 'value':
-        for row in rows:
-            print(' '.join(row))
-    elif rows:
-        _table([h for h, _ in columns], rows)
+        for item in items:
+            print(' '.join(human(k, item.get(k)) for _, k in columns))
+    elif items:
+        _table([h for h, _ in columns],
+               [[human(k, visible(i.get(k))) for _, k in columns]
+                for i in items])
 
 
 def print_item(args: argparse.Namespace, item: dict[str, Any]) -> None:
@@ -133,4 +173,4 @@ def print_item(args: argparse.Namespace, item: dict[str, Any]) -> None:
             print(human(key, item[key]))
     else:
         _table(['Field', 'Value'],
-               [[k, human(k, item[k])] for _, k in columns])
+               [[visible(k), human(k, visible(item[k]))] for _, k in columns])

@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import logging
-import os
 import signal
+import socket
 import sys
 import threading
+from typing import Iterator
 
+from kaon import state_files
+from kaon.cli.client import CliError
 from kaon.conf import CONF
 
 
@@ -19,23 +24,67 @@ def service_logging(args: argparse.Namespace) -> None:
         logging.getLogger().setLevel(logging.INFO)
 
 
+def port_taken(host: str, port: int) -> str:
+    """The one line that says what to do when the API's port is taken."""
+    return (f'{host}:{port} is already in use (another kaon, or '
+            'neutron-server?): stop it, or move kaon to a free port with '
+            'bind_port = PORT in the [DEFAULT] section of a config file '
+            'given with --config-file')
+
+
+def check_api_port() -> None:
+    """Fail in one line before starting anything if the configured
+    address is taken.  The servers bind with SO_REUSEADDR too, so only a
+    listener (not a closing connection) counts."""
+    host, port = CONF.bind_host, CONF.bind_port
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise CliError(port_taken(host, port)) from None
+            raise CliError(f'cannot listen on {host}:{port}: '
+                           f'{err.strerror}') from None
+
+
+@contextlib.contextmanager
+def api_port_errors() -> Iterator[None]:
+    """The port check, and the same one line should another process take
+    the port between the check and the server's own bind (cheroot re-raises
+    the bind error with it as the cause)."""
+    check_api_port()
+    try:
+        yield
+    except OSError as err:
+        if not any(getattr(e, 'errno', None) == errno.EADDRINUSE
+                   for e in (err, err.__cause__)):
+            raise
+        raise CliError(port_taken(CONF.bind_host, CONF.bind_port)) from None
+
+
 def _server(args: argparse.Namespace) -> int:
     service_logging(args)
-    os.makedirs(CONF.state_path, exist_ok=True)
+    state_files.state_dir(CONF.state_path)
     from kaon.api import server
     from kaon.db.migrate import SchemaMismatch
     try:
-        server.serve(with_dhcp_agent=args.dhcp_agent)
+        with api_port_errors():
+            server.serve(with_dhcp_agent=args.dhcp_agent)
     except SchemaMismatch as err:
         print(f'kaon server: {err}', file=sys.stderr)
         return 2
+    except CliError as err:
+        print(f'kaon server: {err}', file=sys.stderr)
+        return 1
     return 0
 
 
 def _dhcp_agent(args: argparse.Namespace) -> int:
     service_logging(args)
     from kaon.agent.dhcp.service import DhcpAgentService
-    os.makedirs(CONF.state_path, exist_ok=True)
+    state_files.state_dir(CONF.state_path)
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
@@ -46,7 +95,7 @@ def _dhcp_agent(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    os.makedirs(CONF.state_path, exist_ok=True)
+    state_files.state_dir(CONF.state_path)
     from kaon.api.server import open_database
     from kaon.db import migrate
     db = open_database()

@@ -14,6 +14,7 @@ from rich.table import Table
 from kaon.cli.client import CliError, Client
 from kaon.cli.vm import describe
 from kaon.compute.boot import BootError, BootRequest, Compute
+from kaon.compute.store import Vm
 from kaon.conf import CONF
 
 DEMO_NET, DEMO_SUBNET, DEMO_CIDR = 'demo-net', 'demo-subnet', '10.0.0.0/24'
@@ -32,15 +33,29 @@ def demo(compute: Compute, count: int) -> None:
     _find_or_create(api, 'subnet', DEMO_SUBNET, {
         'network_id': net['id'], 'ip_version': 4, 'cidr': DEMO_CIDR,
         'gateway_ip': '10.0.0.1', 'enable_dhcp': True})
-    for i in range(1, count + 1):
-        name = f'demo-vm-{i}'
-        if compute.vms.get(name) is None:
-            try:
+    for name in demo_vm_names(count):
+        vm = compute.vms.get(name)
+        try:
+            if vm is None:
                 compute.boot(BootRequest(name, DEMO_NET),
                              timeout=CONF.vm_boot_timeout)
-            except BootError as err:
-                print(f'kaon: {name}: {err}', file=sys.stderr)
+            else:
+                _wait_for_lease(compute, vm)
+        except BootError as err:
+            print(f'kaon: {name}: {err}', file=sys.stderr)
     _print_demo(compute, net['id'])
+
+
+def demo_vm_names(count: int) -> list[str]:
+    return [f'demo-vm-{i}' for i in range(1, count + 1)]
+
+
+def _wait_for_lease(compute: Compute, vm: Vm) -> None:
+    """A VM kaon up powered on again (its DHCP client restarted) gets its
+    lease before the demo table shows it, as a booted one does."""
+    if compute.vms.guest(vm).wait_for_lease(CONF.vm_boot_timeout) is None:
+        raise BootError('DhcpTimeout', 'no lease after power-on; see '
+                        f'`kaon vm console-log {vm.name}`')
 
 
 def _print_demo(compute: Compute, network_id: str) -> None:

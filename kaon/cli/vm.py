@@ -133,6 +133,9 @@ def _delete(args: argparse.Namespace) -> int:
     _need_root()
     compute = compute_for(args)
     names = [vm.name for vm in compute.vms.all()] if args.all else args.names
+    if args.all and not names:
+        print('no VMs to delete')
+        return 0
     if not names:
         raise CliError('name the VMs to delete, or --all')
     for name in names:

@@ -78,6 +78,7 @@ class Compute:
         if self.vms.get(request.name) is not None:
             raise BootError('InstanceExists',
                             f'a VM named {request.name} already exists')
+        self.vms.prepare()
         instance_id = str(uuid.uuid4())
         network = self._network(request.network)
         on_stage('port')

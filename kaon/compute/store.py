@@ -2,7 +2,8 @@
 
 The record is what the compute side must remember across restarts (the
 port and the names of the namespace and NIC); everything else (IPs, lease,
-state) is read live from the API and from the namespace.
+state) is read live from the API and from the namespace.  The directory is
+root's alone (0700): records, console logs and leases are nobody else's.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import shutil
 from typing import Any
 
+from kaon import state_files
 from kaon.compute.guest import Guest
 
 
@@ -35,6 +37,11 @@ class VmStore:
     def __init__(self, conf: Any) -> None:
         self.conf = conf
         self.root = os.path.join(conf.state_path, 'vms')
+
+    def prepare(self) -> None:
+        """Create the records' directory, or tighten one an older kaon
+        left readable by others; before a VM's files are written."""
+        state_files.private_dir(self.root)
 
     def namespace(self, name: str) -> str:
         return self.conf.vm_namespace_prefix + name

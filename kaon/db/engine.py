@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import threading
 import time
 from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from kaon import state_files
 from kaon.exceptions import RetryRequest
 
 LOG = logging.getLogger(__name__)
@@ -45,8 +47,22 @@ def _is_retriable(exc: BaseException) -> bool:
     return False
 
 
+def _private_sqlite_file(url: str) -> None:
+    """The database file 0600 before SQLite first opens it (SQLite makes
+    its -wal and -shm files with the database's mode); files an older kaon
+    left readable by others are tightened."""
+    path = make_url(url).database
+    if not path or path == ':memory:' or path.startswith('file:'):
+        return
+    state_files.private_file(path)
+    for suffix in ('-wal', '-shm', '-journal'):
+        if os.path.exists(path + suffix):
+            state_files.private_file(path + suffix)
+
+
 def _make_engine(url: str, pool_size: int) -> Engine:
     if url.startswith('sqlite'):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={
             'check_same_thread': False, 'timeout': 30})
         _tune_sqlite(engine)

@@ -9,8 +9,8 @@ import ipaddress
 import json
 import os
 import re
-import shutil
 import subprocess
+import sys
 
 import openstack
 import openstack.exceptions
@@ -173,8 +173,12 @@ def cli(server, *args: str, check: bool = True
         ) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
     env.update(OS_AUTH_TYPE='none', OS_ENDPOINT=server.url)
-    exe = shutil.which('openstack')
-    assert exe, 'the openstack CLI is not installed'
+    # The CLI of the environment running the tests (a test dependency),
+    # found next to its python: `./dev test` does not put the venv's bin
+    # on PATH, and an `openstack` elsewhere on PATH is not the one tested.
+    exe = os.path.join(os.path.dirname(sys.executable), 'openstack')
+    assert os.access(exe, os.X_OK), \
+        f'the openstack CLI is not installed next to {sys.executable}'
     result = subprocess.run([exe, *args], env=env, capture_output=True,
                             text=True, timeout=120)
     if check:
