@@ -151,17 +151,18 @@ class Dnsmasq(DhcpDriver):
         one (an agent restart must not restart dnsmasq), and make sure it
         watches its directories.
 
-        The DHCP port is plugged for the served subnets only: an address
-        on a subnet that cannot be served (no address to give, IPv6 on a
-        link Linux will not run IPv6 on) would fail the whole network.
+        The DHCP port is plugged for the served subnets only (and an MTU
+        only if it is one): an address on a subnet that cannot be served
+        (no address to give, IPv6 on a link Linux will not run IPv6 on)
+        would fail the whole network.
         """
         state = self._reloads()
         state.tree.gid = self._run_as().gid
         with state.lock:
             state.tree.ensure_dirs()
-        served = {**self.network, 'subnets': [
-            s for s in self.network.get('subnets', ())
-            if str(s.get('id')) not in self._plan().unserved]}
+        plan = self._plan()
+        served = {**self.network, 'subnets': list(plan.served.values()),
+                  'mtu': plan.mtu}
         self._interface = self.device_manager.setup(served)
         self.network['ports'] = served['ports']
         with state.lock:
@@ -214,13 +215,19 @@ class Dnsmasq(DhcpDriver):
         """Write these ports' files: O(ports given), not O(network)."""
         served = self._plan().served
         state = self._reloads()
-        needs_reload, released = False, set()
+        needs_reload, released, refused = False, set(), []
         for port in ports:
-            if port.get('network_id', self.network_id) == self.network_id:
-                reload, gone = self._write_port(state, port, served)
-                needs_reload |= reload
-                released |= gone
+            if port.get('network_id', self.network_id) != self.network_id:
+                continue
+            written = self._write_port(state, port, served)
+            if written is None:
+                refused.append(port)
+                continue
+            needs_reload |= written[0]
+            released |= written[1]
         self._release(released)
+        if refused:
+            self.remove_ports(refused)
         if needs_reload:
             state.schedule()
 
@@ -238,7 +245,7 @@ class Dnsmasq(DhcpDriver):
 
     def _write_port(self, state: Reloads, port: Port,
                     subnets: dict[str, dict]
-                    ) -> tuple[bool, set[tuple[str, str]]]:
+                    ) -> tuple[bool, set[tuple[str, str]]] | None:
         """Write one port's three files.  Returns whether dnsmasq needs a
         reload, and the (mac, ip) leases to release.
 
@@ -246,15 +253,15 @@ class Dnsmasq(DhcpDriver):
         new records, the old ones (an old IP, a dropped option) stay in
         memory until reloaded.  A changed IP is also released at once, else
         the old lease keeps that IP from the port that gets it next.
-        A port with a value that cannot be written safely is not served.
+        None (nothing written, a warning logged) when a value of the port
+        cannot be written safely: the caller stops serving it.
         """
         try:
             wanted = files.port_files(port, subnets, self.conf.dns_domain)
         except values.Refused as err:
             LOG.warning('Network %s: port %r is not served by DHCP: %s',
                         self.network_id, port.get('id'), err)
-            gone = self._stop_serving(state, port)
-            return gone is not None, gone or set()
+            return None
         needs_reload = False
         with state.lock:
             state.pending.discard(port['id'])
@@ -306,17 +313,24 @@ class Dnsmasq(DhcpDriver):
     # -- whole network ---------------------------------------------------
     def _reconcile(self, running: bool) -> None:
         """Make every file match self.network; stale ports go through the
-        removal path (or are just deleted when no dnsmasq reads them).
-        Afterwards the tree knows every file the network needs."""
+        removal path (or are just deleted when no dnsmasq reads them), and
+        so do ports that cannot be served.  Afterwards the tree knows every
+        file the network needs."""
         state = self._reloads()
         plan = self._plan()
         ports = [p for p in self.network.get('ports', ())]
-        wanted_ids = {p.get('id') for p in ports}
         with state.lock:
+            needs_reload, released, written = False, set(), set()
+            for port in ports:
+                result = self._write_port(state, port, plan.served)
+                if result is not None:
+                    written.add(port['id'])
+                    needs_reload |= result[0]
+                    released |= result[1]
             on_disk = set()
             for kind in KINDS:
                 on_disk |= state.tree.names(kind)
-            stale = on_disk - wanted_ids - state.pending
+            stale = on_disk - written - state.pending
             if running:
                 self.remove_ports([{'id': i} for i in sorted(stale)])
             else:
@@ -324,11 +338,6 @@ class Dnsmasq(DhcpDriver):
                     state.tagged.discard(port_id)
                     for kind in KINDS:
                         state.tree.remove(f'{kind}/{port_id}')
-            needs_reload, released = False, set()
-            for port in ports:
-                reload, gone = self._write_port(state, port, plan.served)
-                needs_reload |= reload
-                released |= gone
             opts = files.subnet_opts(self.network, plan, self.conf.dns_domain)
             before = state.tree.sync(SUBNET_OPTS, opts)
             state.tree.complete = True

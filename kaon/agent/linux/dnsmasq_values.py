@@ -84,6 +84,8 @@ def ip(value: Any, version: int | None = None) -> str:
     """A canonical IP address (what str(ip_address()) gives back): no scope
     id, no surrounding space, no alternative spelling, of `version`."""
     text = _text(value, 'IP address')
+    if '%' in text:     # ipaddress keeps a scope id, and prints it back
+        raise Refused(f'IP address {value!r}: scope ids are not allowed')
     try:
         parsed = ipaddress.ip_address(text)
     except ValueError:
@@ -98,6 +100,8 @@ def ip(value: Any, version: int | None = None) -> str:
 def cidr(value: Any, version: int | None = None) -> str:
     """A canonical network: `10.0.0.0/24`, never `10.0.0.1/24`."""
     text = _text(value, 'CIDR')
+    if '%' in text:
+        raise Refused(f'CIDR {value!r}: scope ids are not allowed')
     try:
         parsed = ipaddress.ip_network(text)
     except ValueError:
