@@ -62,8 +62,11 @@ def _allocations(port: dict, subnets: dict[str, dict]
                  ) -> Iterator[tuple[dict, str]]:
     """(subnet, ip) of the port's addresses on served subnets, each IP
     canonical, of the subnet's version and inside it."""
-    for fixed in port.get('fixed_ips', ()):
-        subnet = subnets.get(fixed.get('subnet_id'))
+    for fixed in port.get('fixed_ips') or ():
+        if not isinstance(fixed, dict) or \
+                not isinstance(fixed.get('subnet_id'), str):
+            raise values.Refused(f'fixed IP {fixed!r}: not well formed')
+        subnet = subnets.get(fixed['subnet_id'])
         if subnet is not None:
             ip = values.ip(fixed.get('ip_address'), subnet['ip_version'])
             if ipaddress.ip_address(ip) not in \
