@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import time
 from typing import Any
 
@@ -34,7 +35,7 @@ from kaon.agent.linux import dnsmasq_reloads as reloads
 from kaon.agent.linux import dnsmasq_subnets as subnets_
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.agent.linux.dhcp import DhcpDriver, DhcpServeError, Network, Port
-from kaon.agent.linux.dnsmasq_tree import KINDS, LEASES, Tree
+from kaon.agent.linux.dnsmasq_tree import DIR_MODE, KINDS, LEASES, Tree
 from kaon.agent.linux.dnsmasq_reloads import (  # noqa: F401 (tests)
     RESTARTS, SET_TAG, SIGHUPS, Reloads)
 from kaon.agent.linux.process import ProcessManager
@@ -91,9 +92,11 @@ class Dnsmasq(DhcpDriver):
         """Who dnsmasq runs as; dhcp_confs made (0750, dnsmasq's group)."""
         os.makedirs(self.dhcp_confs, exist_ok=True)
         run_as = access.resolve(self.conf, self.dhcp_confs)
-        if run_as.gid is not None:
+        st = os.stat(self.dhcp_confs)
+        if run_as.gid is not None and (st.st_gid, stat.S_IMODE(
+                st.st_mode)) != (run_as.gid, DIR_MODE):
             os.chown(self.dhcp_confs, -1, run_as.gid)
-            os.chmod(self.dhcp_confs, 0o750)
+            os.chmod(self.dhcp_confs, DIR_MODE)
         if run_as.blocked and run_as.blocked not in _blocked_warned:
             _blocked_warned.add(run_as.blocked)
             LOG.warning('dnsmasq keeps root privileges (--user=root): %s, '
@@ -376,9 +379,10 @@ class Dnsmasq(DhcpDriver):
         state = self._reloads()
         state.tree.gid = self._run_as().gid
         with state.lock:
+            repairs = state.tree.ensure_dirs()
             if not state.tree.complete:
                 self._reconcile(running=self.active)
-            repairs = state.tree.check()
+            repairs += state.tree.check()
         if any(r.reload for r in repairs):
             state.schedule()
         done = [r.text for r in repairs] + self._check_dnsmasq()

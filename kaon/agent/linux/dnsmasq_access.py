@@ -21,6 +21,7 @@ check: dnsmasq's inotify fd watches each of the three directories.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import grp
 import logging
 import os
@@ -43,14 +44,22 @@ class RunAs:
     blocked: str | None  # why dnsmasq keeps root
 
 
+@functools.lru_cache(maxsize=8)
+def _account(user: str, group: str) -> tuple[str, int, str, int]:
+    """(user, uid, group, gid) for dnsmasq_user / dnsmasq_group ('' for
+    the defaults); looked up once per process, not on every check.
+    :raises KeyError: an unknown user or group."""
+    entry = pwd.getpwnam(user or _default_user())
+    found = grp.getgrnam(group) if group else grp.getgrgid(entry.pw_gid)
+    return entry.pw_name, entry.pw_uid, found.gr_name, found.gr_gid
+
+
 def file_gid(conf: Any) -> int | None:
     """The group kaon's dnsmasq files belong to (None: kaon is not root
     and dnsmasq runs as kaon's own user)."""
     if os.geteuid() != 0:
         return None
-    user = pwd.getpwnam(conf.dnsmasq_user or _default_user())
-    return grp.getgrnam(conf.dnsmasq_group or
-                        grp.getgrgid(user.pw_gid).gr_name).gr_gid
+    return _account(conf.dnsmasq_user, conf.dnsmasq_group)[3]
 
 
 def resolve(conf: Any, dhcp_confs: str) -> RunAs:
@@ -59,15 +68,13 @@ def resolve(conf: Any, dhcp_confs: str) -> RunAs:
     if os.geteuid() != 0:        # dnsmasq cannot change user: it runs as us
         return RunAs(pwd.getpwuid(os.geteuid()).pw_name,
                      grp.getgrgid(os.getegid()).gr_name, None, None)
-    user = pwd.getpwnam(conf.dnsmasq_user or _default_user())
-    group = grp.getgrnam(conf.dnsmasq_group or
-                         grp.getgrgid(user.pw_gid).gr_name)
-    blocker = untraversable(dhcp_confs, user.pw_uid, group.gr_gid)
-    if blocker is None or user.pw_uid == 0:
-        return RunAs(user.pw_name, group.gr_name, group.gr_gid, None)
-    return RunAs('root', group.gr_name, group.gr_gid,
-                 f'{blocker} is not searchable by user {user.pw_name} '
-                 f'(group {group.gr_name})')
+    user, uid, group, gid = _account(conf.dnsmasq_user, conf.dnsmasq_group)
+    blocker = untraversable(dhcp_confs, uid, gid)
+    if blocker is None or uid == 0:
+        return RunAs(user, group, gid, None)
+    return RunAs('root', group, gid,
+                 f'{blocker} is not searchable by user {user} '
+                 f'(group {group})')
 
 
 def _default_user() -> str:

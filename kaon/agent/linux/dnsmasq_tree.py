@@ -4,11 +4,13 @@ whether the disk still holds exactly that.
 Every file kaon writes for dnsmasq goes through `Tree.sync`, which records
 its bytes (`expected`) and the stat of the file as written (`seen`).  So
 the tree knows exactly which files the network needs, with which bytes,
-and `check()` can compare with the disk cheaply: one `lstat` per file, and
-a file is only read when its stat changed (an inode, size, mtime or ctime
-that differs means someone else touched it).  It repairs missing, extra,
-corrupt and foreign files (a symlink, a directory, another owner or mode),
-and never raises on what it reads: bytes are compared, not decoded.
+and `check()` can compare with the disk cheaply: only directories an
+inotify watch saw change are scanned (dnsmasq_watch), a scan is one
+`lstat` per file, and a file is only read when its stat changed (an inode,
+size, mtime or ctime that differs means someone else touched it).  It
+repairs missing, extra, corrupt and foreign files (a symlink, a directory,
+another owner or mode), and never raises on what it reads: bytes are
+compared, not decoded.
 
 Modes: directories 0750 and files 0640, group-owned by the group dnsmasq
 runs as (see dnsmasq_access), so dnsmasq reads them and others do not.
@@ -19,7 +21,8 @@ import dataclasses
 import os
 import shutil
 import stat
-from typing import Iterator
+
+from kaon.agent.linux import dnsmasq_watch
 
 KINDS = ('host', 'addn_hosts', 'opts')
 DIR_MODE = 0o750
@@ -35,8 +38,10 @@ class Repair:
 
 
 def _signature(st: os.stat_result) -> tuple[int, ...]:
-    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns,
-            st.st_ctime_ns, st.st_mode, st.st_uid, st.st_gid)
+    """Any write, chmod, chown or rename of a file changes its ctime (which
+    userspace cannot set back); the inode changes when it is replaced.
+    Size and mtime catch a same-tick write with a coarse clock."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class Tree:
@@ -113,9 +118,11 @@ class Tree:
             os.write(fd, data)
         finally:
             os.close(fd)
-        if os.path.isdir(path) and not os.path.islink(path):
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:       # someone put a directory there
             shutil.rmtree(path)
-        os.replace(tmp, path)
+            os.replace(tmp, path)
         return os.lstat(path)
 
     def sync(self, rel: str, content: str) -> str | None:
@@ -189,38 +196,62 @@ class Tree:
     # -- checking ----------------------------------------------------------
     def check(self) -> list[Repair]:
         """Compare the disk with `expected` and repair it; [] when the
-        disk was right (then nothing was written)."""
+        disk was right (then nothing was written).
+
+        The agent runs this for every network every few seconds, so a
+        directory nothing happened in is not scanned (dnsmasq_watch), and a
+        scan costs one lstat (relative to the directory's fd) and one tuple
+        compare per file; reading a file is the slow path.
+        """
         repairs = self.ensure_dirs()
-        present: set[str] = set()
         for kind in KINDS:
-            for rel, entry in self._entries(kind):
-                repairs.append(self._check_entry(rel, entry))
-                present.add(rel)
+            if not dnsmasq_watch.watcher().changed(self.path(kind)):
+                continue                # nothing happened in there
+            fd = os.open(self.path(kind), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                found = self._scan(kind, fd, repairs)
+            finally:
+                os.close(fd)
+            self._restore_missing(kind, found, repairs)
         for rel in [r for r in self.expected if '/' not in r]:
             if os.path.lexists(self.path(rel)):     # kaon's files in root
                 repairs.append(self._check_file(rel, os.lstat(self.path(rel))))
-                present.add(rel)
-        repairs = [r for r in repairs if r is not None]
-        for rel in sorted(set(self.expected) - present):
-            self.seen[rel] = _signature(self.write(rel, self.expected[rel]))
-            repairs.append(Repair(f'restored missing {rel}', False))
-        return repairs + self._check_leases()
+            else:
+                self._restore(rel, repairs)
+        return [r for r in repairs if r is not None] + self._check_leases()
 
-    def _entries(self, kind: str) -> Iterator[tuple[str, os.DirEntry]]:
-        with os.scandir(self.path(kind)) as entries:
+    def _restore_missing(self, kind: str, found: int, repairs: list) -> None:
+        wanted = [r for r in self.expected if r.startswith(kind + '/')]
+        if found != len(wanted):
+            for rel in sorted(wanted):
+                if not os.path.lexists(self.path(rel)):
+                    self._restore(rel, repairs)
+
+    def _restore(self, rel: str, repairs: list) -> None:
+        self.seen[rel] = _signature(self.write(rel, self.expected[rel]))
+        repairs.append(Repair(f'restored missing {rel}', False))
+
+    def _scan(self, kind: str, fd: int, repairs: list) -> int:
+        """Check one directory's entries; returns how many expected files
+        are there (repaired or not)."""
+        seen, prefix, found = self.seen, kind + '/', 0
+        with os.scandir(fd) as entries:
             for entry in entries:
-                yield f'{kind}/{entry.name}', entry
-
-    def _check_entry(self, rel: str, entry: os.DirEntry) -> Repair | None:
-        if rel not in self.expected:
-            self._delete(entry)
-            # dnsmasq ignores dot files: no need to make it re-read.
-            return Repair(f'removed extra {rel}',
-                          not entry.name.startswith('.'))
-        try:
-            return self._check_file(rel, entry.stat(follow_symlinks=False))
-        except FileNotFoundError:
-            return None                 # gone meanwhile: restored below
+                rel = prefix + entry.name
+                if rel not in self.expected:
+                    self._delete(self.path(rel), entry)
+                    # dnsmasq ignores dot files: it need not re-read.
+                    repairs.append(Repair(f'removed extra {rel}',
+                                          not entry.name.startswith('.')))
+                    continue
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue            # gone meanwhile: restored after
+                found += 1
+                if seen.get(rel) != _signature(st):
+                    repairs.append(self._check_file(rel, st))
+        return found
 
     def _check_file(self, rel: str, st: os.stat_result) -> Repair | None:
         """Read only when the stat differs from the one recorded."""
@@ -237,12 +268,12 @@ class Tree:
         return Repair(f'rewrote {what} {rel}', True)
 
     @staticmethod
-    def _delete(entry: os.DirEntry) -> None:
+    def _delete(path: str, entry: os.DirEntry) -> None:
         if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
+            shutil.rmtree(path, ignore_errors=True)
         else:
             try:
-                os.unlink(entry.path)
+                os.unlink(path)
             except FileNotFoundError:
                 pass
 
