@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import stat
 import time
 from typing import Any
 
@@ -35,7 +34,7 @@ from kaon.agent.linux import dnsmasq_reloads as reloads
 from kaon.agent.linux import dnsmasq_subnets as subnets_
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.agent.linux.dhcp import DhcpDriver, DhcpServeError, Network, Port
-from kaon.agent.linux.dnsmasq_tree import DIR_MODE, KINDS, LEASES, Tree
+from kaon.agent.linux.dnsmasq_tree import KINDS, LEASES, Tree
 from kaon.agent.linux.dnsmasq_reloads import (  # noqa: F401 (tests)
     RESTARTS, SET_TAG, SIGHUPS, Reloads)
 from kaon.agent.linux.process import ProcessManager
@@ -45,9 +44,6 @@ LOG = logging.getLogger(__name__)
 SERVICE = 'dnsmasq'
 SUBNET_OPTS = 'opts/subnets'    # the subnet-level options
 INTERFACE = 'interface'         # the device dnsmasq listens on (kaon's)
-
-_blocked_warned: set[str] = set()     # run-as warnings given, once each
-
 
 class Dnsmasq(DhcpDriver):
 
@@ -89,36 +85,13 @@ class Dnsmasq(DhcpDriver):
             self.process_manager(), self.conf.bulk_reload_interval))
 
     def _run_as(self) -> access.RunAs:
-        """Who dnsmasq runs as; dhcp_confs made (0750, dnsmasq's group)."""
-        os.makedirs(self.dhcp_confs, exist_ok=True)
-        run_as = access.resolve(self.conf, self.dhcp_confs)
-        st = os.stat(self.dhcp_confs)
-        if run_as.gid is not None and (st.st_gid, stat.S_IMODE(
-                st.st_mode)) != (run_as.gid, DIR_MODE):
-            os.chown(self.dhcp_confs, -1, run_as.gid)
-            os.chmod(self.dhcp_confs, DIR_MODE)
-        if run_as.blocked and run_as.blocked not in _blocked_warned:
-            _blocked_warned.add(run_as.blocked)
-            LOG.warning('dnsmasq keeps root privileges (--user=root): %s, '
-                        'so it could not read its files as that user. To '
-                        'let it drop them, make every directory above %s '
-                        'searchable by that user (chmod o+x, or its group), '
-                        'or move state_path/dhcp_confs', run_as.blocked,
-                        self.dhcp_confs)
-        return run_as
+        return access.prepare(self.conf, self.dhcp_confs)
 
     def _plan(self) -> subnets_.Plan:
-        """The served subnets; one warning per unserved subnet and reason."""
+        """The served subnets; each problem logged once per network."""
         plan = subnets_.plan(self.network)
         warned = self._reloads().warned
-        notes = [(f'subnet {s} is not served by DHCP (its other subnets '
-                  f'are): {reason}') for s, reason in plan.unserved.items()]
-        notes += [f'subnet {s}: option left out: {problem}'
-                  for s, problems in plan.dropped.items()
-                  for problem in problems]
-        if plan.mtu_refused:
-            notes.append(f'no MTU option sent: {plan.mtu_refused}')
-        for note in notes:
+        for note in plan.notes():
             if note not in warned:
                 warned.add(note)
                 LOG.warning('Network %s: %s', self.network_id, note)

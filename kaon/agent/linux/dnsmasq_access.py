@@ -30,6 +30,8 @@ import stat
 import time
 from typing import Any
 
+from kaon.agent.linux.dnsmasq_tree import DIR_MODE
+
 LOG = logging.getLogger(__name__)
 
 _DEFAULT_USERS = ('dnsmasq', 'nobody')
@@ -75,6 +77,29 @@ def resolve(conf: Any, dhcp_confs: str) -> RunAs:
     return RunAs('root', group, gid,
                  f'{blocker} is not searchable by user {user} '
                  f'(group {group})')
+
+
+_warned: set[str] = set()
+
+
+def prepare(conf: Any, dhcp_confs: str) -> RunAs:
+    """resolve(), with `dhcp_confs` made, 0750 and dnsmasq's group, and a
+    warning (once per reason) when dnsmasq has to keep root."""
+    os.makedirs(dhcp_confs, exist_ok=True)
+    run_as = resolve(conf, dhcp_confs)
+    st = os.stat(dhcp_confs)
+    if run_as.gid is not None and \
+            (st.st_gid, stat.S_IMODE(st.st_mode)) != (run_as.gid, DIR_MODE):
+        os.chown(dhcp_confs, -1, run_as.gid)
+        os.chmod(dhcp_confs, DIR_MODE)
+    if run_as.blocked and run_as.blocked not in _warned:
+        _warned.add(run_as.blocked)
+        LOG.warning('dnsmasq keeps root privileges (--user=root): %s, so '
+                    'it could not read its files as that user. To let it '
+                    'drop them, make every directory above %s searchable '
+                    'by that user (chmod o+x, or its group), or move '
+                    'state_path/dhcp_confs', run_as.blocked, dhcp_confs)
+    return run_as
 
 
 def _default_user() -> str:

@@ -31,6 +31,17 @@ class Plan:
     mtu: int | None              # the network's MTU, if one can be sent
     mtu_refused: str | None      # why the network's MTU is not sent
 
+    def notes(self) -> list[str]:
+        """What is not served and why, one line each (for the log)."""
+        notes = [f'subnet {s} is not served by DHCP (its other subnets '
+                 f'are): {reason}' for s, reason in self.unserved.items()]
+        notes += [f'subnet {s}: option left out: {problem}'
+                  for s, problems in self.dropped.items()
+                  for problem in problems]
+        if self.mtu_refused:
+            notes.append(f'no MTU option sent: {self.mtu_refused}')
+        return notes
+
 
 def plan(network: dict) -> Plan:
     """Served subnets come as copies holding only the options that can be
