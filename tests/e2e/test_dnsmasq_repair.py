@@ -142,10 +142,22 @@ def test_check_on_an_unchanged_network_writes_nothing(agent):
 
     assert agent.driver(net['id']).check_files() == []
     assert driver.check_files() == []
+    # Touched with the same bytes: compared, not rewritten, not reported.
+    os.utime(driver.path('host', ports[1]['id']), ns=(10 ** 18, 10 ** 18))
+    before = files_under(driver.conf_dir)
+    assert driver.check_files() == []
     assert files_under(driver.conf_dir) == before
     assert driver.process_manager().pid == pid
     assert SIGHUPS[net['id']] == hups
     assert agent.vm(ports[0]).dhcp().env['bootfile'] == 'pxelinux.0'
+    # The same check does see a change of the bytes, and only that file
+    # is rewritten.
+    with open(driver.path('opts', ports[0]['id']), 'a') as f:
+        f.write(f"tag:port-{ports[0]['id']},option:mtu,9000\n")
+    assert driver.check_files() == [f"rewrote corrupt opts/{ports[0]['id']}"]
+    after = files_under(driver.conf_dir)
+    assert {p for p in before if before[p] != after[p]} == {
+        driver.path('opts', ports[0]['id'])}
 
 
 def test_dnsmasq_drops_root_and_the_files_are_not_world_readable(agent):
