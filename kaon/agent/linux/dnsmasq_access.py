@@ -30,6 +30,7 @@ import stat
 import time
 from typing import Any
 
+from kaon.agent.linux.dhcp import DhcpServeError
 from kaon.agent.linux.dnsmasq_tree import DIR_MODE
 
 LOG = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ class RunAs:
 def _account(user: str, group: str) -> tuple[str, int, str, int]:
     """(user, uid, group, gid) for dnsmasq_user / dnsmasq_group ('' for
     the defaults); looked up once per process, not on every check.
-    :raises KeyError: an unknown user or group."""
-    entry = pwd.getpwnam(user or _default_user())
-    found = grp.getgrnam(group) if group else grp.getgrgid(entry.pw_gid)
+    :raises DhcpServeError: an unknown user or group."""
+    try:
+        entry = pwd.getpwnam(user or _default_user())
+        found = grp.getgrnam(group) if group else grp.getgrgid(entry.pw_gid)
+    except KeyError as err:
+        raise DhcpServeError(f'dnsmasq_user / dnsmasq_group: {err}') from None
     return entry.pw_name, entry.pw_uid, found.gr_name, found.gr_gid
 
 
@@ -66,7 +70,7 @@ def file_gid(conf: Any) -> int | None:
 
 def resolve(conf: Any, dhcp_confs: str) -> RunAs:
     """The user and group dnsmasq runs as for files under `dhcp_confs`
-    (which must exist).  :raises KeyError: an unknown user or group."""
+    (which must exist)."""
     if os.geteuid() != 0:        # dnsmasq cannot change user: it runs as us
         return RunAs(pwd.getpwuid(os.geteuid()).pw_name,
                      grp.getgrgid(os.getegid()).gr_name, None, None)
