@@ -97,6 +97,15 @@ dhcp_agent_opts = [
                help='Domain of the host names dnsmasq hands out.'),
     cfg.ListOpt('dnsmasq_dns_servers', default=[],
                 help='Upstream DNS servers for dnsmasq; none by default.'),
+    cfg.StrOpt('dnsmasq_user', default='',
+               help='User dnsmasq drops to once started; empty: "dnsmasq" '
+                    'if that user exists, else "nobody". dnsmasq keeps root '
+                    '(and the agent warns) when it could not search every '
+                    'directory above dhcp_confs.'),
+    cfg.StrOpt('dnsmasq_group', default='',
+               help="Group dnsmasq runs as and that owns kaon's dnsmasq "
+                    "files (0640, directories 0750); empty: dnsmasq_user's "
+                    'primary group.'),
     cfg.FloatOpt('bulk_reload_interval', default=1.0, min=0,
                  help='At most one dnsmasq SIGHUP per network per this many '
                       'seconds; changes that need one are coalesced.'),

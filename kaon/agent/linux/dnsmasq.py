@@ -17,123 +17,46 @@ So: add or change = write the port's files; remove = rewrite the host file
 to `ignore` now, `dhcp_release` the lease, and delete the files + SIGHUP
 later, at most one SIGHUP per network per `bulk_reload_interval`.  (Where
 dnsmasq 2.90 would crash on that SIGHUP, the reload is a restart: see
-_Reloads.)
+Reloads.)
 """
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import shutil
-import signal
-import threading
 import time
 from typing import Any
 
 from kaon.agent.linux import device_manager as dm
+from kaon.agent.linux import dnsmasq_access as access
 from kaon.agent.linux import dnsmasq_files as files
-from kaon.agent.linux.dhcp import DhcpDriver, Network, Port
-from kaon.agent.linux.process import ProcessError, ProcessManager
+from kaon.agent.linux import dnsmasq_reloads as reloads
+from kaon.agent.linux import dnsmasq_subnets as subnets_
+from kaon.agent.linux import dnsmasq_values as values
+from kaon.agent.linux.dhcp import DhcpDriver, DhcpServeError, Network, Port
+from kaon.agent.linux.dnsmasq_tree import KINDS, LEASES, Tree
+from kaon.agent.linux.dnsmasq_reloads import (  # noqa: F401 (tests)
+    RESTARTS, SET_TAG, SIGHUPS, Reloads)
+from kaon.agent.linux.process import ProcessManager
 
 LOG = logging.getLogger(__name__)
 
 SERVICE = 'dnsmasq'
-KINDS = ('host', 'addn_hosts', 'opts')
-SUBNET_OPTS = 'subnets'         # opts/subnets: the subnet-level options
-
-# SIGHUPs and reload-restarts per network (never reset): let tests prove a
-# change was served through inotify alone.
-SIGHUPS: collections.Counter[str] = collections.Counter()
-RESTARTS: collections.Counter[str] = collections.Counter()
-SET_TAG = ',set:'
-
-
-class _Reloads:
-    """Per network: removed ports' files awaiting deletion and the one
-    coalesced reload that follows.  Module-level (see _reloads) because the
-    agent may build a new driver object for every call, as Neutron does.
-
-    `lock` also serialises every file write of the network, so a port
-    re-added while its deletion is pending cannot lose its fresh files.
-
-    The reload is a SIGHUP, except when dnsmasq may hold a host entry with
-    a `set:` tag (ports with extra DHCP options): dnsmasq 2.90 links such
-    an entry's tag into a list of stack variables when it serves the host,
-    and a later SIGHUP frees that list and crashes (SIGSEGV/SIGABRT).  Then
-    the reload restarts dnsmasq with the same command line instead: it
-    reads the same files, and the lease file keeps the leases.
-    """
-
-    def __init__(self, network_id: str, conf_dir: str, pm: ProcessManager,
-                 interval: float) -> None:
-        self.network_id = network_id
-        self.conf_dir = conf_dir
-        self.pm = pm
-        self.interval = interval
-        self.lock = threading.RLock()
-        self.pending: set[str] = set()
-        self.tagged: set[str] = set()   # ports whose host file has set:
-        self.tainted = False            # dnsmasq may hold a set: entry
-        self.last_reload = float('-inf')
-        self.timer: threading.Timer | None = None
-        self.closed = False
-
-    def schedule(self, port_ids: set[str] = frozenset()) -> None:
-        """Queue deletions and a reload; the first one in a quiet period
-        goes at once, later ones wait for `interval` and go together."""
-        with self.lock:
-            self.pending |= port_ids
-            if self.timer is not None or self.closed:
-                return
-            delay = max(0.0, self.last_reload + self.interval -
-                        time.monotonic())
-            self.timer = threading.Timer(delay, self.flush)
-            self.timer.daemon = True
-            self.timer.start()
-
-    def flush(self) -> None:
-        with self.lock:
-            self.timer = None
-            if self.closed:
-                return
-            for port_id in sorted(self.pending):
-                self.tagged.discard(port_id)
-                for kind in KINDS:
-                    files.remove(os.path.join(self.conf_dir, kind, port_id))
-            self.pending.clear()
-            self.last_reload = time.monotonic()
-            if not self.tainted:
-                if self.pm.signal(signal.SIGHUP):
-                    SIGHUPS[self.network_id] += 1
-                return
-            try:
-                if self.pm.restart():
-                    RESTARTS[self.network_id] += 1
-                    self.tainted = bool(self.tagged)
-            except ProcessError:        # the process monitor respawns it
-                LOG.exception('Restarting dnsmasq for %s failed',
-                              self.network_id)
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
-
-
-_reloads: dict[str, _Reloads] = {}
-_reloads_lock = threading.Lock()
-
+SUBNET_OPTS = 'opts/subnets'    # the subnet-level options
+INTERFACE = 'interface'         # the device dnsmasq listens on (kaon's)
 
 class Dnsmasq(DhcpDriver):
 
     def __init__(self, conf: Any, network: Network, process_monitor: Any,
                  device_manager: Any) -> None:
         super().__init__(conf, network, process_monitor, device_manager)
+        if not values.is_uuid(network.get('id')):
+            # The id names directories, a namespace and argv: never a path.
+            raise DhcpServeError(f'network id {network.get("id")!r}: not a '
+                                 'UUID')
         self.network_id = network['id']
-        self.conf_dir = os.path.join(os.path.abspath(conf.dhcp_confs),
-                                     self.network_id)
+        self.dhcp_confs = os.path.abspath(conf.dhcp_confs)
+        self.conf_dir = os.path.join(self.dhcp_confs, self.network_id)
         self.namespace = dm.namespace_name(conf, self.network_id)
         self._interface: str | None = None
 
@@ -144,8 +67,11 @@ class Dnsmasq(DhcpDriver):
     @property
     def interface_name(self) -> str | None:
         if self._interface is None:
-            name = files.read(self.path('interface')).strip()
-            self._interface = name or None
+            try:
+                self._interface = values.ifname(
+                    self._reloads().tree.read(INTERFACE).strip())
+            except values.Refused:      # none yet, or a corrupt file
+                self._interface = None
         return self._interface
 
     def process_manager(self) -> ProcessManager:
@@ -153,19 +79,33 @@ class Dnsmasq(DhcpDriver):
                               self._command, namespace=self.namespace,
                               service=SERVICE)
 
-    def _reloads(self) -> _Reloads:
-        with _reloads_lock:
-            state = _reloads.get(self.network_id)
-            if state is None or state.closed:
-                state = _Reloads(self.network_id, self.conf_dir,
-                                 self.process_manager(),
-                                 self.conf.bulk_reload_interval)
-                _reloads[self.network_id] = state
-            return state
+    def _reloads(self) -> Reloads:
+        return reloads.state(self.network_id, lambda: Reloads(
+            self.network_id, Tree(self.conf_dir, access.file_gid(self.conf)),
+            self.process_manager(), self.conf.bulk_reload_interval))
+
+    def _run_as(self) -> access.RunAs:
+        return access.prepare(self.conf, self.dhcp_confs)
+
+    def _plan(self) -> subnets_.Plan:
+        """The served subnets; each problem logged once per network."""
+        plan = subnets_.plan(self.network)
+        warned = self._reloads().warned
+        for note in plan.notes():
+            if note not in warned:
+                warned.add(note)
+                LOG.warning('Network %s: %s', self.network_id, note)
+        return plan
+
+    @property
+    def unserved_subnets(self) -> dict[str, str]:
+        return dict(self._plan().unserved)
 
     def _command(self, pid_file: str) -> list[str]:
-        return files.command_line(self.conf, self.network, self.conf_dir,
-                                  pid_file, self.interface_name or '')
+        run_as = self._run_as()
+        return files.command_line(self.conf, self._plan(), self.conf_dir,
+                                  pid_file, self.interface_name or '',
+                                  (run_as.user, run_as.group))
 
     @property
     def active(self) -> bool:
@@ -178,45 +118,57 @@ class Dnsmasq(DhcpDriver):
             names = os.listdir(root)
         except FileNotFoundError:
             return []
-        return sorted(n for n in names if files.is_uuid(n) and
+        return sorted(n for n in names if values.is_uuid(n) and
                       os.path.isdir(os.path.join(root, n)))
 
     # -- lifecycle -------------------------------------------------------
     def enable(self) -> None:
         """Plug, write every file, then start dnsmasq or adopt the running
-        one (an agent restart must not restart dnsmasq)."""
-        for kind in ('',) + KINDS:
-            files.ensure_dir(self.path(kind))
-        self._interface = self.device_manager.setup(self.network)
-        files.write(self.path('interface'), self._interface + '\n')
+        one (an agent restart must not restart dnsmasq), and make sure it
+        watches its directories.
+
+        The DHCP port is plugged for the served subnets only (and an MTU
+        only if it is one): an address on a subnet that cannot be served
+        (no address to give, IPv6 on a link Linux will not run IPv6 on)
+        would fail the whole network.
+        """
+        state = self._reloads()
+        state.tree.gid = self._run_as().gid
+        with state.lock:
+            state.tree.ensure_dirs()
+        plan = self._plan()
+        served = {**self.network, 'subnets': list(plan.served.values()),
+                  'mtu': plan.mtu}
+        self._interface = self.device_manager.setup(served)
+        self.network['ports'] = served['ports']
+        with state.lock:
+            state.tree.sync(INTERFACE, self._interface + '\n')
         pm = self.process_manager()
         running = pm.cmdline()
         if running and running[1:] != self._command(pm.pid_file)[1:]:
             LOG.info('dnsmasq for %s runs with another command line '
-                     '(subnets or MTU changed); restarting', self.network_id)
+                     '(subnets, MTU or user changed); restarting',
+                     self.network_id)
             pm.disable()
             running = []
         self._reconcile(running=bool(running))
         if running:
             LOG.info('Adopted dnsmasq pid %s for %s', pm.pid, self.network_id)
         else:
-            state = self._reloads()
             # Under the process lock: the monitor may be respawning it.
             with state.lock, pm.lock:
                 if not pm.active:
                     self._write_init_leases()
                     pm.spawn()
                     state.tainted = bool(state.tagged)
+        self._ensure_watched(pm)
         if self.process_monitor is not None:
             self.process_monitor.register(self.network_id, SERVICE, pm)
 
     def disable(self, retain_port: bool = False) -> None:
         if self.process_monitor is not None:
             self.process_monitor.unregister(self.network_id, SERVICE)
-        with _reloads_lock:
-            state = _reloads.pop(self.network_id, None)
-        if state is not None:
-            state.close()
+        reloads.close(self.network_id)
         self.process_manager().disable()
         self.device_manager.destroy(self.network, self.interface_name)
         shutil.rmtree(self.conf_dir, ignore_errors=True)
@@ -237,15 +189,21 @@ class Dnsmasq(DhcpDriver):
     # -- ports -----------------------------------------------------------
     def update_ports(self, ports: list[Port]) -> None:
         """Write these ports' files: O(ports given), not O(network)."""
-        subnets = files.dhcp_subnets(self.network)
+        served = self._plan().served
         state = self._reloads()
-        needs_reload, released = False, set()
+        needs_reload, released, refused = False, set(), []
         for port in ports:
-            if port.get('network_id', self.network_id) == self.network_id:
-                reload, gone = self._write_port(state, port, subnets)
-                needs_reload |= reload
-                released |= gone
+            if port.get('network_id', self.network_id) != self.network_id:
+                continue
+            written = self._write_port(state, port, served)
+            if written is None:
+                refused.append(port)
+                continue
+            needs_reload |= written[0]
+            released |= written[1]
         self._release(released)
+        if refused:
+            self.remove_ports(refused)
         if needs_reload:
             state.schedule()
 
@@ -261,9 +219,9 @@ class Dnsmasq(DhcpDriver):
         if removed:
             state.schedule(removed)
 
-    def _write_port(self, state: _Reloads, port: Port,
+    def _write_port(self, state: Reloads, port: Port,
                     subnets: dict[str, dict]
-                    ) -> tuple[bool, set[tuple[str, str]]]:
+                    ) -> tuple[bool, set[tuple[str, str]]] | None:
         """Write one port's three files.  Returns whether dnsmasq needs a
         reload, and the (mac, ip) leases to release.
 
@@ -271,42 +229,51 @@ class Dnsmasq(DhcpDriver):
         new records, the old ones (an old IP, a dropped option) stay in
         memory until reloaded.  A changed IP is also released at once, else
         the old lease keeps that IP from the port that gets it next.
+        None (nothing written, a warning logged) when a value of the port
+        cannot be written safely: the caller stops serving it.
         """
-        wanted = files.port_files(port, subnets, self.conf.dns_domain)
+        try:
+            wanted = files.port_files(port, subnets, self.conf.dns_domain)
+        except values.Refused as err:
+            LOG.warning('Network %s: port %r is not served by DHCP: %s',
+                        self.network_id, port.get('id'), err)
+            return None
         needs_reload = False
         with state.lock:
             state.pending.discard(port['id'])
-            old_host = files.read(self.path('host', port['id']))
+            old_host = state.tree.read(f"host/{port['id']}")
             self._track_tags(state, port['id'], old_host, wanted['host'])
             for kind in KINDS:
-                before = files.sync(self.path(kind, port['id']), wanted[kind])
+                before = state.tree.sync(f"{kind}/{port['id']}", wanted[kind])
                 needs_reload |= bool(before) and before != wanted[kind]
         gone = files.host_pairs(old_host) - files.host_pairs(wanted['host'])
         return needs_reload, gone
 
-    def _stop_serving(self, state: _Reloads,
+    def _stop_serving(self, state: Reloads,
                       port: Port) -> set[tuple[str, str]] | None:
         """`<mac>,ignore` now (no reload needed); the files are deleted
         with the next reload.  Returns the (mac, ip) leases to release,
         None if the port was never served."""
-        port_id = port['id']
+        port_id = port.get('id')
+        if not values.is_uuid(port_id):
+            return None                 # never named a file of ours
         with state.lock:
-            paths = [self.path(kind, port_id) for kind in KINDS]
-            if not any(os.path.exists(p) for p in paths):
+            rels = [f'{kind}/{port_id}' for kind in KINDS]
+            if not any(os.path.lexists(state.tree.path(r)) for r in rels):
                 return None
-            old = files.read(paths[0])
+            old = state.tree.read(rels[0])
             self._track_tags(state, port_id, old, '')
             macs = files.host_macs(old)
-            if port.get('mac_address'):
+            if values.is_mac(port.get('mac_address')):
                 macs.add(port['mac_address'])
-            files.sync(paths[0], ''.join(f'{m},ignore\n' for m in
-                                         sorted(macs)))
+            state.tree.sync(rels[0], ''.join(
+                values.line((m, 'ignore')) for m in sorted(macs)))
         return files.host_pairs(old)
 
     @staticmethod
-    def _track_tags(state: _Reloads, port_id: str, old: str,
+    def _track_tags(state: Reloads, port_id: str, old: str,
                     new: str) -> None:
-        """Note host entries with set: (see _Reloads): the old one may be
+        """Note host entries with set: (see Reloads): the old one may be
         in dnsmasq's memory, the new one will be."""
         if SET_TAG in new:
             state.tagged.add(port_id)
@@ -322,32 +289,36 @@ class Dnsmasq(DhcpDriver):
     # -- whole network ---------------------------------------------------
     def _reconcile(self, running: bool) -> None:
         """Make every file match self.network; stale ports go through the
-        removal path (or are just deleted when no dnsmasq reads them)."""
+        removal path (or are just deleted when no dnsmasq reads them), and
+        so do ports that cannot be served.  Afterwards the tree knows every
+        file the network needs."""
         state = self._reloads()
+        plan = self._plan()
         ports = [p for p in self.network.get('ports', ())]
-        wanted_ids = {p['id'] for p in ports}
-        on_disk = set()
-        for kind in KINDS:
-            on_disk |= files.port_ids(self.path(kind))
-        stale = on_disk - wanted_ids - state.pending
-        if running:
-            self.remove_ports([{'id': i} for i in sorted(stale)])
-        else:
-            for port_id in stale:
-                state.tagged.discard(port_id)
-                for kind in KINDS:
-                    files.remove(self.path(kind, port_id))
-        needs_reload, released = False, set()
-        subnets = files.dhcp_subnets(self.network)
-        for port in ports:
-            reload, gone = self._write_port(state, port, subnets)
-            needs_reload |= reload
-            released |= gone
+        with state.lock:
+            needs_reload, released, written = False, set(), set()
+            for port in ports:
+                result = self._write_port(state, port, plan.served)
+                if result is not None:
+                    written.add(port['id'])
+                    needs_reload |= result[0]
+                    released |= result[1]
+            on_disk = set()
+            for kind in KINDS:
+                on_disk |= state.tree.names(kind)
+            stale = on_disk - written - state.pending
+            if running:
+                self.remove_ports([{'id': i} for i in sorted(stale)])
+            else:
+                for port_id in stale:
+                    state.tagged.discard(port_id)
+                    for kind in KINDS:
+                        state.tree.remove(f'{kind}/{port_id}')
+            opts = files.subnet_opts(self.network, plan, self.conf.dns_domain)
+            before = state.tree.sync(SUBNET_OPTS, opts)
+            state.tree.complete = True
         if running:
             self._release(released)
-        opts = files.subnet_opts(self.network, self.conf.dns_domain)
-        with state.lock:
-            before = files.sync(self.path('opts', SUBNET_OPTS), opts)
         needs_reload |= before is not None and before != opts
         if running and needs_reload:
             state.schedule()
@@ -359,14 +330,90 @@ class Dnsmasq(DhcpDriver):
         them (moved to another agent, or its files lost) would NAK the
         renewals of clients holding leases from the old server, and they
         would drop their address.  Seeding a lease per port makes dnsmasq
-        ACK those renewals.  Once dnsmasq runs the file is its own.
+        ACK those renewals.  Once dnsmasq runs the file is its own (its
+        mode stays kaon's: 0640, dnsmasq's group).
         """
-        path = self.path('leases')
-        if os.path.exists(path):
+        if os.path.lexists(self.path(LEASES)):
             return
         duration = self.conf.dhcp_lease_duration
         # dnsmasq writes 0 as the expiry of an infinite lease.
         expiry = 0 if duration == -1 else int(time.time()) + duration
-        lines = [f'{expiry} {mac} {ip} * *\n' for mac, ip in
-                 files.lease_pairs(self.network)]
-        files.write(path, ''.join(lines))
+        lines = [values.line((str(expiry), mac, ip, '*', '*'), sep=' ')
+                 for mac, ip in files.lease_pairs(self.network,
+                                                  self._plan().served)]
+        self._reloads().tree.write(LEASES, ''.join(lines).encode())
+
+    # -- checking --------------------------------------------------------
+    def check_files(self) -> list[str]:
+        """Repair drift between the disk and what the network needs (see
+        dnsmasq_tree), make dnsmasq re-read what it may hold wrongly, and
+        check dnsmasq still runs as it should and watches its directories.
+        One line per repair, logged too; [] when all was right."""
+        state = self._reloads()
+        state.tree.gid = self._run_as().gid
+        with state.lock:
+            repairs = state.tree.ensure_dirs()
+            if not state.tree.complete:
+                self._reconcile(running=self.active)
+            repairs += state.tree.check()
+        if any(r.reload for r in repairs):
+            state.schedule()
+        done = [r.text for r in repairs] + self._check_dnsmasq()
+        for line in done:
+            LOG.warning('Network %s: repaired: %s', self.network_id, line)
+        return done
+
+    def _check_dnsmasq(self) -> list[str]:
+        """A running dnsmasq with the wrong user or no watch on its
+        directories is restarted once; one that still does not watch them
+        is stopped (DhcpServeError).  A dead one is the process monitor's."""
+        pm = self.process_manager()
+        argv = pm.cmdline()
+        if not argv:
+            return []
+        wanted = self._command(pm.pid_file)
+        if _run_as_args(argv) != _run_as_args(wanted):
+            self._respawn(pm)
+            self._ensure_watched(pm)
+            return [f'restarted dnsmasq to run as {_run_as_args(wanted)}']
+        if access.unwatched(pm.pid, self._watched_dirs()):
+            self._ensure_watched(pm)
+            return ['restarted dnsmasq: it did not watch its directories']
+        return []
+
+    def _watched_dirs(self) -> list[str]:
+        return [self.path(kind) for kind in KINDS]
+
+    def _respawn(self, pm: ProcessManager) -> None:
+        state = self._reloads()
+        with state.lock, pm.lock:
+            pm.disable()
+            pm.spawn()
+            state.tainted = bool(state.tagged)
+
+    def _ensure_watched(self, pm: ProcessManager) -> None:
+        """Never a running dnsmasq that serves no one: it must watch its
+        three directories.  If it does not, fix what kaon owns and restart
+        it once; if it still does not, stop it and say why."""
+        missing = access.wait_watched(pm.pid, self._watched_dirs())
+        if not missing:
+            return
+        state = self._reloads()
+        with state.lock:
+            state.tree.check()
+        self._respawn(pm)
+        missing = access.wait_watched(pm.pid, self._watched_dirs())
+        if not missing:
+            return
+        run_as = self._run_as()
+        if self.process_monitor is not None:
+            self.process_monitor.unregister(self.network_id, SERVICE)
+        pm.disable()
+        raise DhcpServeError(
+            f'dnsmasq for network {self.network_id} (user {run_as.user}, '
+            f'group {run_as.group}) has no inotify watch on '
+            f'{", ".join(missing)}: it could not read its files; stopped')
+
+
+def _run_as_args(argv: list[str]) -> list[str]:
+    return [a for a in argv if a.startswith(('--user=', '--group='))]

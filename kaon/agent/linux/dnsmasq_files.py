@@ -1,8 +1,7 @@
 """What the dnsmasq driver writes: Neutron's formats, one file per port.
 
 Pure functions from network-info dicts to file contents and to dnsmasq's
-command line, plus the small file helpers (atomic writes dnsmasq never sees
-half-done).  Formats, as Neutron's dnsmasq driver writes them:
+command line.  Formats, as Neutron's dnsmasq driver writes them:
 
 - host (--dhcp-hostsdir):  `<mac>,host-10-0-0-5.<domain>,10.0.0.5`
   (`[fd00::5]` for IPv6), `,set:port-<id>` appended when the port has
@@ -12,15 +11,20 @@ half-done).  Formats, as Neutron's dnsmasq driver writes them:
 - opts (--dhcp-optsdir):   `tag:port-<id>,option:<name>,<value>` per port;
   `tag:subnet-<id>,option:router,<gw>` etc. in one file for the subnets,
   the tag being the one each --dhcp-range sets.
+
+Every value goes through dnsmasq_values on its way in: a port with a value
+that is not canonical or could break a line raises `Refused` (the driver
+then does not serve it); subnets were sorted out by dnsmasq_subnets.
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
-import re
 import subprocess
 from typing import Any, Iterable, Iterator
+
+from kaon.agent.linux import dnsmasq_values as values
+from kaon.agent.linux.dnsmasq_subnets import Plan
 
 LOG = logging.getLogger(__name__)
 
@@ -30,81 +34,9 @@ _NO_DHCP_ADDRESS = ('slaac', 'dhcpv6-stateless')
 # option 249: Microsoft's pre-RFC 3442 classless static routes, which
 # Windows clients ask for instead of 121.
 _MS_CLASSLESS_ROUTES = '249'
-_UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
-                   r'[0-9a-f]{12}$')
-
-
-# -- files --------------------------------------------------------------------
-def is_uuid(name: str) -> bool:
-    return bool(_UUID.match(name))
-
-
-def ensure_dir(path: str) -> None:
-    """dnsmasq drops root for user nobody and reads these files later (on
-    inotify, on SIGHUP), so they must be readable by everyone."""
-    os.makedirs(path, exist_ok=True)
-    os.chmod(path, 0o755)
-
-
-def read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ''
-
-
-def write(path: str, content: str) -> None:
-    """Atomically: a temporary file, then rename over the target.
-
-    dnsmasq's inotify handler ignores names starting with a dot, and the
-    rename is one IN_MOVED_TO event, so dnsmasq never reads a half-written
-    file.
-    """
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f'.{name}.tmp')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.fchmod(fd, 0o644)        # whatever the umask
-        os.write(fd, content.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def sync(path: str, content: str) -> str | None:
-    """Write `content` unless the file already holds it.  Returns the old
-    content, None if there was no file (an empty content creates none)."""
-    try:
-        with open(path) as f:
-            before: str | None = f.read()
-    except FileNotFoundError:
-        before = None
-    if before != content and (before is not None or content):
-        write(path, content)
-    return before
-
-
-def remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def port_ids(directory: str) -> set[str]:
-    try:
-        return {n for n in os.listdir(directory) if is_uuid(n)}
-    except FileNotFoundError:
-        return set()
 
 
 # -- formats ------------------------------------------------------------------
-def dhcp_subnets(network: dict) -> dict[str, dict]:
-    return {s['id']: s for s in network.get('subnets', ())
-            if s.get('enable_dhcp', True)}
-
-
 def _hostname(ip: str) -> str:
     return 'host-' + ip.replace('.', '-').replace(':', '-')
 
@@ -115,19 +47,33 @@ def _literal(ip: str) -> str:
     return f'[{ip}]' if ':' in ip else ip
 
 
-def _option(version: int, tag: str, name: str, *values: str) -> str:
-    """Neutron's _format_option: numbers stay bare, names get option:."""
+def _option(version: int, tag: str, name: str, *items: str,
+            value: str | None = None) -> str:
+    """Neutron's _format_option: numbers stay bare, names get option:.
+    `items` are single fields; `value` (an extra DHCP option's) may be a
+    comma-separated list."""
+    name = values.opt_name(name)
     if not name.isdigit():
         name = ('option:' if version == 4 else 'option6:') + name
-    return ','.join((f'tag:{tag}', name) + values)
+    return values.line((f'tag:{tag}', name) + items, tail=value)
 
 
 def _allocations(port: dict, subnets: dict[str, dict]
                  ) -> Iterator[tuple[dict, str]]:
-    for fixed in port.get('fixed_ips', ()):
+    """(subnet, ip) of the port's addresses on served subnets, each IP
+    canonical, of the subnet's version and inside it."""
+    for fixed in port.get('fixed_ips') or ():
+        if not isinstance(fixed, dict) or \
+                not isinstance(fixed.get('subnet_id'), str):
+            raise values.Refused(f'fixed IP {fixed!r}: not well formed')
         subnet = subnets.get(fixed['subnet_id'])
         if subnet is not None:
-            yield subnet, fixed['ip_address']
+            ip = values.ip(fixed.get('ip_address'), subnet['ip_version'])
+            if ipaddress.ip_address(ip) not in \
+                    ipaddress.ip_network(subnet['cidr']):
+                raise values.Refused(f'IP address {ip!r}: outside '
+                                     f"{subnet['cidr']}")
+            yield subnet, ip
 
 
 def _extra_opts(port: dict) -> list[dict]:
@@ -141,68 +87,89 @@ def port_files(port: dict, subnets: dict[str, dict],
 
     DHCP ports (ours and other agents') get DNS names but no host entry:
     they do not ask for DHCP, and their addresses must not be offered.
+
+    :raises values.Refused: a value of the port cannot be written safely.
     """
-    mac, tag = port['mac_address'], f"port-{port['id']}"
+    mac = values.mac(port.get('mac_address'))
+    tag = 'port-' + values.uuid(port.get('id'), 'port id')
     extra = _extra_opts(port)
-    suffix = f',set:{tag}' if extra else ''
+    suffix = (f'set:{tag}',) if extra else ()
     dhcp_port = port.get('device_owner') == DEVICE_OWNER_DHCP
     host, addn, versions = [], [], set()
     for subnet, ip in _allocations(port, subnets):
         name = _hostname(ip)
-        fqdn = f'{name}.{domain}' if domain else name
-        addn.append(f'{ip}\t{fqdn} {name}\n')
+        fqdn = f'{name}.{values.domain(domain)}' if domain else name
+        addn.append(values.line((ip, f'{fqdn} {name}'), sep='\t'))
         versions.add(subnet['ip_version'])
         if dhcp_port or (subnet['ip_version'] == 6 and subnet.get(
                 'ipv6_address_mode') in _NO_DHCP_ADDRESS):
             continue
-        host.append(f'{mac},{fqdn},{_literal(ip)}{suffix}\n')
+        host.append(values.line((mac, fqdn, _literal(ip)) + suffix))
     if extra and not host and versions and not dhcp_port:
-        host.append(f'{mac},set:{tag}\n')      # options without an address
-    opts = [_option(o.get('ip_version', 4), tag, o['opt_name'],
-                    str(o['opt_value'])) + '\n'
+        host.append(values.line((mac, f'set:{tag}')))   # options, no address
+    opts = [_option(o.get('ip_version', 4), tag, o.get('opt_name'),
+                    value=o['opt_value'])
             for o in extra if o.get('ip_version', 4) in versions]
     return {'host': ''.join(host), 'addn_hosts': ''.join(addn),
             'opts': ''.join(opts)}
 
 
-def host_pairs(content: str) -> set[tuple[str, str]]:
-    """(mac, ip) of each address entry of a host file."""
-    pairs = set()
+def _entries(content: str) -> Iterator[list[str]]:
+    """The fields of each line of a host file read back from disk, which
+    may be anything: only lines whose MAC is well formed count."""
     for line in content.splitlines():
         fields = line.strip().split(',')
+        try:
+            values.mac(fields[0])
+        except values.Refused:
+            continue
+        yield fields
+
+
+def host_pairs(content: str) -> set[tuple[str, str]]:
+    """(mac, ip) of each well-formed address entry of a host file."""
+    pairs = set()
+    for fields in _entries(content):
         for field in fields[1:]:
             try:
-                ip = ipaddress.ip_address(field.strip('[]'))
-            except ValueError:
+                pairs.add((fields[0], values.ip(field.strip('[]'))))
+            except values.Refused:
                 continue
-            pairs.add((fields[0], str(ip)))
     return pairs
 
 
 def host_macs(content: str) -> set[str]:
-    return {line.split(',')[0] for line in content.splitlines()
-            if line.strip()}
+    return {fields[0] for fields in _entries(content)}
 
 
-def lease_pairs(network: dict) -> list[tuple[str, str]]:
+def lease_pairs(network: dict, subnets: dict[str, dict]
+                ) -> list[tuple[str, str]]:
     """(mac, ip) of every IPv4 address dnsmasq serves (for the initial
     lease file; IPv6 leases are keyed by the client's DUID and IAID, which
-    the server does not know)."""
-    subnets = dhcp_subnets(network)
+    the server does not know).  Ports refused elsewhere are left out."""
     pairs = []
     for port in network.get('ports', ()):
         if port.get('device_owner') == DEVICE_OWNER_DHCP:
             continue
-        for subnet, ip in _allocations(port, subnets):
-            if subnet['ip_version'] == 4:
-                pairs.append((port['mac_address'], ip))
+        try:
+            mac = values.mac(port.get('mac_address'))
+            pairs += [(mac, ip) for subnet, ip in _allocations(port, subnets)
+                      if subnet['ip_version'] == 4]
+        except values.Refused:
+            continue
     return pairs
 
 
-def _dhcp_port_ips(network: dict, subnet_id: str) -> list[str]:
-    return [f['ip_address'] for p in network.get('ports', ())
-            if p.get('device_owner') == DEVICE_OWNER_DHCP
-            for f in p.get('fixed_ips', ()) if f['subnet_id'] == subnet_id]
+def _dhcp_port_ips(network: dict, subnet: dict) -> list[str]:
+    ips = []
+    for port in network.get('ports', ()):
+        if port.get('device_owner') != DEVICE_OWNER_DHCP:
+            continue
+        try:
+            ips += [ip for _, ip in _allocations(port, {subnet['id']: subnet})]
+        except values.Refused:
+            continue
+    return ips
 
 
 def _dns_option(network: dict, subnet: dict, tag: str) -> list[str]:
@@ -215,14 +182,14 @@ def _dns_option(network: dict, subnet: dict, tag: str) -> list[str]:
     if servers in (['0.0.0.0'], ['::']):
         return [_option(version, tag, 'dns-server')]
     if not servers:
-        servers = _dhcp_port_ips(network, subnet['id'])
+        servers = _dhcp_port_ips(network, subnet)
         if len(servers) < 2:
             return []
     return [_option(version, tag, 'dns-server',
                     *(_literal(s) if version == 6 else s for s in servers))]
 
 
-def _route_options(network: dict, subnet: dict, tag: str) -> list[str]:
+def _route_options(plan: Plan, subnet: dict, tag: str) -> list[str]:
     """Router and classless routes, as Neutron sends them.
 
     A 0.0.0.0/0 host route replaces the gateway.  Other IPv4 subnets of
@@ -237,33 +204,33 @@ def _route_options(network: dict, subnet: dict, tag: str) -> list[str]:
         if route['destination'] == '0.0.0.0/0':
             gateway = route['nexthop']
         else:
-            routes.append(f"{route['destination']},{route['nexthop']}")
-    for other in network.get('subnets', ()):
-        if other['ip_version'] == 4 and other['cidr'] != subnet['cidr']:
-            routes.insert(0, f"{other['cidr']},0.0.0.0")
+            routes += [route['destination'], route['nexthop']]
+    for other in plan.onlink:
+        if other != subnet['cidr']:
+            routes[:0] = [other, '0.0.0.0']
     options = []
     if routes:
         if gateway:
-            routes.append(f'0.0.0.0/0,{gateway}')
+            routes += ['0.0.0.0/0', gateway]
         options.append(_option(4, tag, 'classless-static-route', *routes))
         options.append(_option(4, tag, _MS_CLASSLESS_ROUTES, *routes))
-    if gateway:
-        options.append(_option(4, tag, 'router', gateway))
-    else:
-        options.append(_option(4, tag, 'router'))
+    options.append(_option(4, tag, 'router', *([gateway] if gateway else [])))
     return options
 
 
-def subnet_opts(network: dict, domain: str) -> str:
+def subnet_opts(network: dict, plan: Plan, domain: str) -> str:
+    """The subnets' options; the plan's served subnets were checked
+    (dnsmasq_subnets), and each line is checked again as it is made."""
     lines = []
-    for subnet_id, subnet in sorted(dhcp_subnets(network).items()):
+    for subnet_id, subnet in sorted(plan.served.items()):
         tag = f'subnet-{subnet_id}'
         lines += _dns_option(network, subnet, tag)
         if subnet['ip_version'] == 4:
-            lines += _route_options(network, subnet, tag)
+            lines += _route_options(plan, subnet, tag)
         elif domain:
-            lines.append(_option(6, tag, 'domain-search', domain))
-    return ''.join(line + '\n' for line in lines)
+            lines.append(_option(6, tag, 'domain-search',
+                                 values.domain(domain)))
+    return ''.join(lines)
 
 
 # -- command line -------------------------------------------------------------
@@ -271,16 +238,16 @@ def _dhcp_range(subnet: dict, lease: str) -> str | None:
     net = ipaddress.ip_network(subnet['cidr'])
     tag = f"set:subnet-{subnet['id']}"
     if subnet['ip_version'] == 4:
-        return f'--dhcp-range={tag},{net.network_address},static,' \
-               f'{net.netmask},{lease}'
+        return values.arg('dhcp-range', tag, str(net.network_address),
+                          'static', str(net.netmask), lease)
     if subnet.get('ipv6_address_mode') == 'slaac':
         return None
-    return f'--dhcp-range={tag},{net.network_address},static,' \
-           f'{net.prefixlen},{lease}'
+    return values.arg('dhcp-range', tag, str(net.network_address), 'static',
+                      str(net.prefixlen), lease)
 
 
-def command_line(conf: Any, network: dict, conf_dir: str, pid_file: str,
-                 interface: str) -> list[str]:
+def command_line(conf: Any, plan: Plan, conf_dir: str, pid_file: str,
+                 interface: str, run_as: tuple[str, str]) -> list[str]:
     """dnsmasq's argv for one network: Neutron's, with these choices.
 
     --keep-in-foreground: dnsmasq stays the agent's child, to be reaped
@@ -295,31 +262,39 @@ def command_line(conf: Any, network: dict, conf_dir: str, pid_file: str,
     dnsmasq_dns_servers is set; --strict-order only matters then.
     --conf-file=/dev/null keeps any system dnsmasq.conf out.  The lease
     maximum counts whole CIDRs, not pools: fixed IPs may lie outside them.
+    --user/--group: who dnsmasq runs as once started (see dnsmasq_access);
+    `run_as` is (user, group).  Only the plan's served subnets get a range.
     """
-    duration = conf.dhcp_lease_duration
+    duration = values.number(conf.dhcp_lease_duration, -1, 2 ** 31 - 1,
+                             'dhcp_lease_duration')
     lease = 'infinite' if duration == -1 else f'{duration}s'
     cmd = ['dnsmasq', '--no-hosts', '--no-resolv', '--keep-in-foreground',
-           '--bind-dynamic', f'--interface={interface}',
-           '--except-interface=lo', f'--pid-file={pid_file}',
-           f'--dhcp-hostsdir={conf_dir}/host',
-           f'--hostsdir={conf_dir}/addn_hosts',
-           f'--dhcp-optsdir={conf_dir}/opts',
-           f'--dhcp-leasefile={conf_dir}/leases', '--dhcp-authoritative']
+           '--bind-dynamic', values.arg('interface', values.ifname(interface)),
+           '--except-interface=lo', values.arg('pid-file', pid_file),
+           values.arg('dhcp-hostsdir', f'{conf_dir}/host'),
+           values.arg('hostsdir', f'{conf_dir}/addn_hosts'),
+           values.arg('dhcp-optsdir', f'{conf_dir}/opts'),
+           values.arg('dhcp-leasefile', f'{conf_dir}/leases'),
+           '--dhcp-authoritative',
+           values.arg('user', values.posix_name(run_as[0])),
+           values.arg('group', values.posix_name(run_as[1]))]
     possible = 0
-    for _, subnet in sorted(dhcp_subnets(network).items()):
+    for _, subnet in sorted(plan.served.items()):
         arg = _dhcp_range(subnet, lease)
         if arg:
             cmd.append(arg)
             possible += ipaddress.ip_network(subnet['cidr']).num_addresses
-    if network.get('mtu'):
-        cmd.append(f"--dhcp-option-force=option:mtu,{network['mtu']}")
+    if plan.mtu:
+        cmd.append(values.arg('dhcp-option-force', 'option:mtu',
+                              str(plan.mtu)))
     cmd += [f'--dhcp-lease-max={min(possible, conf.dnsmasq_lease_max)}',
             '--conf-file=/dev/null']
     if conf.dnsmasq_dns_servers:
         cmd.append('--strict-order')
-        cmd += [f'--server={s}' for s in conf.dnsmasq_dns_servers]
+        cmd += [values.arg('server', values.ip(s))
+                for s in conf.dnsmasq_dns_servers]
     if conf.dns_domain:
-        cmd.append(f'--domain={conf.dns_domain}')
+        cmd.append(values.arg('domain', values.domain(conf.dns_domain)))
     return cmd
 
 
@@ -333,9 +308,12 @@ def dhcp_release(namespace: str, interface: str | None,
     (dhcp_release6) would need the client's DUID and IAID; those leases
     are left to expire.
     """
-    lines = [f'{interface} {ip} {mac}\n' for mac, ip in sorted(pairs)
-             if ':' not in ip]
-    if not interface or not lines:
+    if not interface:
+        return
+    lines = [values.line((values.ifname(interface), values.ip(ip, 4),
+                          values.mac(mac)), sep=' ')
+             for mac, ip in sorted(pairs) if ':' not in ip]
+    if not lines:
         return
     cmd = ['ip', 'netns', 'exec', namespace, 'xargs', '-r', '-n', '3',
            'dhcp_release']
