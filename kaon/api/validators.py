@@ -163,12 +163,15 @@ def nullable(inner: Validator) -> Validator:
     return check
 
 
-def list_of(inner: Validator, unique: bool = False) -> Validator:
+def list_of(inner: Validator, unique: bool = False,
+            key: Callable[[Any], Any] = repr) -> Validator:
+    """A list of valid items; with `unique`, no two converted items share
+    a `key` (converted: two spellings of one address are duplicates)."""
     def check(value: Any) -> list:
         if not isinstance(value, list):
             raise Invalid(f"'{_short(value)}' is not a list")
         items = [inner(item) for item in value]
-        keys = [repr(item) for item in items]
+        keys = [key(item) for item in items]
         if unique and len(set(keys)) != len(keys):
             raise Invalid(f"Duplicate items in the list: '{_short(value)}'")
         return items

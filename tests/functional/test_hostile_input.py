@@ -141,6 +141,17 @@ def test_mac_injection_is_400_and_macs_have_one_spelling(api):
     assert [p['id'] for p in found] == [port['id']]
 
 
+def test_one_dhcp_option_named_twice_is_400(api):
+    """The response showed both values while the database kept one."""
+    net = api.network()
+    resp = api.post('/v2.0/ports', json={'port': {
+        'network_id': net['id'], 'extra_dhcp_opts': [
+            {'opt_name': 'mtu', 'opt_value': '1400'},
+            {'opt_name': 'mtu', 'opt_value': '1450'}]}})
+    api.error(resp, 400)
+    assert api.list('ports', {'network_id': net['id']}) == []
+
+
 def test_injection_as_a_query_filter_is_400(api):
     attempts = [((collection, params), api.get(f'/v2.0/{collection}',
                                                params=params))
