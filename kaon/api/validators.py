@@ -12,6 +12,7 @@ import uuid
 from typing import Any, Callable
 
 from kaon.ipam import addresses
+from kaon.ipam.addresses import shown
 
 Validator = Callable[[Any], Any]
 
@@ -29,12 +30,12 @@ class Invalid(ValueError):
 def string(max_len: int = 255) -> Validator:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise Invalid(f"'{_short(value)}' is not a valid string")
+            raise Invalid(f"'{shown(value)}' is not a valid string")
         if '\x00' in value:
             # PostgreSQL's text types cannot hold NUL at all.
-            raise Invalid(f"'{_short(value)}' contains a NUL character")
+            raise Invalid(f"'{shown(value)}' contains a NUL character")
         if len(value) > max_len:
-            raise Invalid(f"'{_short(value)}' exceeds maximum length of "
+            raise Invalid(f"'{shown(value)}' exceeds maximum length of "
                           f"{max_len}")
         return value
     return check
@@ -64,7 +65,7 @@ def boolean(value: Any) -> bool:
         return value.lower() in ('true', '1')
     if value in (0, 1) and not isinstance(value, float):
         return bool(value)
-    raise Invalid(f"'{_short(value)}' cannot be converted to boolean")
+    raise Invalid(f"'{shown(value)}' cannot be converted to boolean")
 
 
 def integer(minimum: int | None = None,
@@ -84,7 +85,7 @@ def integer(minimum: int | None = None,
             raise Invalid(f"'{number}' is too small - must be at least "
                           f"'{bottom}'")
         if number > top:
-            raise Invalid(f"'{_short(number)}' is too large - must be no "
+            raise Invalid(f"'{shown(number)}' is too large - must be no "
                           f"larger than '{top}'")
         return number
     return check
@@ -97,12 +98,7 @@ def _whole_number(value: Any) -> int:
         return int(value)
     if isinstance(value, str) and _DECIMAL.fullmatch(value):
         return int(value)
-    raise Invalid(f"'{_short(value)}' is not an integer")
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 64 else text[:64] + '...'
+    raise Invalid(f"'{shown(value)}' is not an integer")
 
 
 def enum(*choices: Any) -> Validator:
@@ -111,7 +107,7 @@ def enum(*choices: Any) -> Validator:
             if value == choice or (isinstance(choice, int)
                                    and str(value) == str(choice)):
                 return choice
-        raise Invalid(f"'{_short(value)}' is not in {list(choices)}")
+        raise Invalid(f"'{shown(value)}' is not in {list(choices)}")
     return check
 
 
@@ -120,7 +116,7 @@ def uuid_like(value: Any) -> str:
     (uuid.UUID alone would take whitespace and non-ASCII digits)."""
     if isinstance(value, str) and _UUID.fullmatch(value):
         return str(uuid.UUID(value))
-    raise Invalid(f"'{_short(value)}' is not a valid UUID")
+    raise Invalid(f"'{shown(value)}' is not a valid UUID")
 
 
 def ip_address(value: Any) -> str:
@@ -154,7 +150,7 @@ def fixed_ips_filter(value: Any) -> str:
         return f'ip_address={ip_address(wanted)}'
     if key == 'subnet_id':
         return f'subnet_id={uuid_like(wanted)}'
-    raise Invalid(f"'{_short(value)}' is not a valid fixed_ips filter")
+    raise Invalid(f"'{shown(value)}' is not a valid fixed_ips filter")
 
 
 def nullable(inner: Validator) -> Validator:
@@ -169,11 +165,11 @@ def list_of(inner: Validator, unique: bool = False,
     a `key` (converted: two spellings of one address are duplicates)."""
     def check(value: Any) -> list:
         if not isinstance(value, list):
-            raise Invalid(f"'{_short(value)}' is not a list")
+            raise Invalid(f"'{shown(value)}' is not a list")
         items = [inner(item) for item in value]
         keys = [key(item) for item in items]
         if unique and len(set(keys)) != len(keys):
-            raise Invalid(f"Duplicate items in the list: '{_short(value)}'")
+            raise Invalid(f"Duplicate items in the list: '{shown(value)}'")
         return items
     return check
 
@@ -183,11 +179,11 @@ def dict_of(fields: dict[str, tuple[Validator, bool]],
     """A dict with known keys; fields maps key -> (validator, required)."""
     def check(value: Any) -> dict:
         if not isinstance(value, dict):
-            raise Invalid(f"'{_short(value)}' is not a dictionary")
+            raise Invalid(f"'{shown(value)}' is not a dictionary")
         unknown = sorted(set(value) - set(fields))
         if unknown:
             raise Invalid('Unexpected keys supplied: '
-                          f"{_short(', '.join(map(str, unknown)))}")
+                          f"{shown(', '.join(map(str, unknown)))}")
         result = dict(defaults or {})
         for key, (inner, required) in fields.items():
             if key in value:

@@ -36,6 +36,13 @@ class BadAddress(ValueError):
     """The text is not an address kaon accepts; str() says why."""
 
 
+def shown(value: object) -> str:
+    """A refused value as error messages quote it (the API's validators
+    too): the first 64 characters, never a whole megabyte."""
+    text = str(value)
+    return text if len(text) <= 64 else text[:64] + '...'
+
+
 def parse_ip(text: object) -> IPAddress:
     """An IPv4 or IPv6 address in a strict textual form.
 
@@ -44,7 +51,7 @@ def parse_ip(text: object) -> IPAddress:
     """
     if not isinstance(text, str) or len(text) > _MAX_IP_TEXT or \
             not _IP_TEXT.fullmatch(text):
-        raise BadAddress(f"'{text}' is not a valid IP address")
+        raise BadAddress(f"'{shown(text)}' is not a valid IP address")
     try:
         if ':' in text:
             return ipaddress.IPv6Address(text)
@@ -71,7 +78,8 @@ def parse_cidr(text: object) -> IPNetwork:
             raise ValueError
         interface = ipaddress.ip_interface(f'{parse_ip(address)}/{prefix}')
     except ValueError:
-        raise BadAddress(f"'{text}' is not a valid IP subnet") from None
+        raise BadAddress(f"'{shown(text)}' is not a valid IP subnet") \
+            from None
     net = interface.network
     if interface.ip != net.network_address:
         raise BadAddress(f"'{text}' isn't a recognized IP subnet cidr, "
@@ -88,7 +96,7 @@ def canonical_mac(text: object) -> str:
     convert_to_sanitized_mac_address gives)."""
     if not isinstance(text, str) or \
             not any(form.fullmatch(text) for form in _MAC_FORMS):
-        raise BadAddress(f"'{text}' is not a valid MAC address")
+        raise BadAddress(f"'{shown(text)}' is not a valid MAC address")
     digits = re.sub('[^0-9A-Fa-f]', '', text).lower()
     octets = [int(digits[i:i + 2], 16) for i in range(0, 12, 2)]
     if octets[0] & 1:
