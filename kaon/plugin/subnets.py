@@ -173,9 +173,9 @@ def _create_subnet(conn: Connection, ctx: Context,
     # makes the overlap check race-free (and the MTU check: see
     # networks.update_network).
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
-    nets.check_mtu(net_row.id, net_row.mtu, [body['ip_version']])
     quotas.enforce(conn, body['project_id'], 'subnet', 1)
     net = _check_cidr(conn, body)
+    nets.check_mtu(net_row.id, net_row.mtu, [net.version])
     _check_versions(net.version, body)
     gateway = body.get('gateway_ip', ranges.default_gateway(net))
     _check_gateway(net, gateway)
