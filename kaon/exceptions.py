@@ -144,6 +144,14 @@ class HostRoutesExhausted(BadRequest):
                'of host routes exceeds the limit %(quota)s.')
 
 
+class NetworkMTUSubnetConflict(Conflict):
+    """Neutron's (neutron/common/exceptions.py): IPv6 needs a link MTU of
+    at least 1280 (RFC 8200), so an IPv6 subnet and a smaller MTU never
+    share a network."""
+    message = ('MTU of %(net_id)s is not valid, subnet requires a minimum '
+               'of %(mtu)s')
+
+
 class OverQuota(Conflict):
     message = 'Quota exceeded for resources: %(overs)s.'
 

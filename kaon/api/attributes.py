@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 from kaon import exceptions as exc
+from kaon.api import validators as v
 from kaon.api.validators import Invalid, Validator
 from kaon.context import Context
 
@@ -136,15 +137,18 @@ def render(resource: Resource, item: dict[str, Any],
 
 
 # List-valued attributes whose filters the plugin interprets itself.
-RAW_FILTERS = ('fixed_ips', 'subnets', 'tags')
+RAW_FILTERS = ('subnets', 'tags')
+# Filters whose values are not values of the attribute itself.
+FILTER_VALIDATORS: dict[str, Validator] = {'fixed_ips': v.fixed_ips_filter}
 
 
 def filter_value(resource: Resource, name: str, value: str) -> Any:
-    """Convert a query-string filter value with the attribute's validator."""
-    attr = resource.attributes[name]
-    if attr.validate is None or name in RAW_FILTERS:
+    """Convert a query-string filter value with the attribute's validator
+    (so a filter matches the canonical form an address is stored in)."""
+    check = FILTER_VALIDATORS.get(name, resource.attributes[name].validate)
+    if check is None or name in RAW_FILTERS:
         return value
     try:
-        return attr.validate(value)
+        return check(value)
     except Invalid as err:
         raise _bad(f'Invalid input for {name}. Reason: {err}.') from None

@@ -11,10 +11,13 @@ from typing import Any
 
 from kaon import exceptions as exc
 from kaon.api.attributes import Resource, filter_value
-from kaon.api.validators import Invalid, boolean
+from kaon.api.validators import Invalid, boolean, integer
 from kaon.conf import CONF
 from kaon.plugin.query import TAG_FILTERS, ListQuery
 
+# A page size of 0 means no limit (Neutron); anything a 32-bit LIMIT can't
+# hold is refused rather than handed to the database.
+_PAGE_SIZE = integer(0)
 _CONTROL = {'fields', 'sort_key', 'sort_dir', 'limit', 'marker',
             'page_reverse'}
 
@@ -42,15 +45,10 @@ def _sorts(resource: Resource, params: dict[str, list[str]]) -> list:
 def _limit(params: dict[str, list[str]]) -> int | None:
     if 'limit' not in params:
         return None
-    raw = params['limit'][-1]
     try:
-        limit = int(raw)
-    except ValueError:
-        raise _bad(f"Limit must be an integer 0 or greater and not "
-                   f"'{raw}'") from None
-    if limit < 0:
-        raise _bad(f"Limit must be an integer 0 or greater and not "
-                   f"'{raw}'")
+        limit = _PAGE_SIZE(params['limit'][-1])
+    except Invalid as err:
+        raise _bad(f'Invalid input for limit. Reason: {err}.') from None
     top = CONF.pagination_max_limit
     if top > 0:
         limit = min(limit or top, top)

@@ -12,7 +12,8 @@ from kaon.plugin import quotas
 from kaon.plugin.core import Plugin
 from kaon.policy import enforcer
 
-_LIMIT = v.integer(-1)
+# Neutron's quota limit: -1 (unlimited) up to DB_INTEGER_MAX_VALUE.
+_LIMIT = v.integer(-1, v.DB_INTEGER_MAX)
 
 
 def _authorize(req: falcon.Request, action: str, project_id: str = '',

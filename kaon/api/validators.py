@@ -7,12 +7,20 @@ each attribute of a resource to one line in its definition.
 """
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from typing import Any, Callable
 
+from kaon.ipam import addresses
+from kaon.ipam.addresses import shown
+
 Validator = Callable[[Any], Any]
+
+# neutron-lib's DB_INTEGER_MAX_VALUE: the largest value of an integer column.
+DB_INTEGER_MAX = 2 ** 31 - 1
+_DECIMAL = re.compile(r'[+-]?[0-9]{1,20}')
+_UUID = re.compile(r'[0-9a-fA-F]{8}(-?)[0-9a-fA-F]{4}\1[0-9a-fA-F]{4}\1'
+                   r'[0-9a-fA-F]{4}\1[0-9a-fA-F]{12}')
 
 
 class Invalid(ValueError):
@@ -22,10 +30,13 @@ class Invalid(ValueError):
 def string(max_len: int = 255) -> Validator:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise Invalid(f"'{value}' is not a valid string")
+            raise Invalid(f"'{shown(value)}' is not a valid string")
+        if '\x00' in value:
+            # PostgreSQL's text types cannot hold NUL at all.
+            raise Invalid(f"'{shown(value)}' contains a NUL character")
         if len(value) > max_len:
-            shown = value if len(value) <= 64 else value[:64] + '...'
-            raise Invalid(f"'{shown}' exceeds maximum length of {max_len}")
+            raise Invalid(f"'{shown(value)}' exceeds maximum length of "
+                          f"{max_len}")
         return value
     return check
 
@@ -54,29 +65,40 @@ def boolean(value: Any) -> bool:
         return value.lower() in ('true', '1')
     if value in (0, 1) and not isinstance(value, float):
         return bool(value)
-    raise Invalid(f"'{value}' cannot be converted to boolean")
+    raise Invalid(f"'{shown(value)}' cannot be converted to boolean")
 
 
 def integer(minimum: int | None = None,
             maximum: Callable[[], int] | int | None = None) -> Validator:
+    """A whole number (JSON number or decimal string) within bounds.
+
+    Every integer kaon stores is a 32-bit column, so without a `maximum`
+    the bound is Neutron's DB_INTEGER_MAX_VALUE: 10**23 is a 400, never a
+    database overflow (500).  Infinity and NaN are not integers.
+    """
     def check(value: Any) -> int:
-        if isinstance(value, bool):
-            raise Invalid(f"'{value}' is not an integer")
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise Invalid(f"'{value}' is not an integer") from None
-        if isinstance(value, float) and value != number:
-            raise Invalid(f"'{value}' is not an integer")
+        number = _whole_number(value)
         top = maximum() if callable(maximum) else maximum
-        if minimum is not None and number < minimum:
+        top = DB_INTEGER_MAX if top is None else top
+        bottom = -DB_INTEGER_MAX - 1 if minimum is None else minimum
+        if number < bottom:
             raise Invalid(f"'{number}' is too small - must be at least "
-                          f"'{minimum}'")
-        if top is not None and number > top:
-            raise Invalid(f"'{number}' is too large - must be no larger "
-                          f"than '{top}'")
+                          f"'{bottom}'")
+        if number > top:
+            raise Invalid(f"'{shown(number)}' is too large - must be no "
+                          f"larger than '{top}'")
         return number
     return check
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return int(value)
+    raise Invalid(f"'{shown(value)}' is not an integer")
 
 
 def enum(*choices: Any) -> Validator:
@@ -85,59 +107,50 @@ def enum(*choices: Any) -> Validator:
             if value == choice or (isinstance(choice, int)
                                    and str(value) == str(choice)):
                 return choice
-        raise Invalid(f"'{value}' is not in {list(choices)}")
+        raise Invalid(f"'{shown(value)}' is not in {list(choices)}")
     return check
 
 
 def uuid_like(value: Any) -> str:
-    try:
-        if isinstance(value, str) and len(value) in (32, 36):
-            return str(uuid.UUID(value))
-    except ValueError:
-        pass
-    raise Invalid(f"'{value}' is not a valid UUID")
+    """32 hex digits, bare or in the 8-4-4-4-12 form; canonical lower case
+    (uuid.UUID alone would take whitespace and non-ASCII digits)."""
+    if isinstance(value, str) and _UUID.fullmatch(value):
+        return str(uuid.UUID(value))
+    raise Invalid(f"'{shown(value)}' is not a valid UUID")
 
 
 def ip_address(value: Any) -> str:
-    try:
-        if not isinstance(value, str) or '/' in value:
-            raise ValueError
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise Invalid(f"'{value}' is not a valid IP address") from None
+    """An IPv4 or IPv6 address, canonical (kaon.ipam.addresses)."""
+    return _address(addresses.canonical_ip, value)
 
 
 def cidr(value: Any) -> str:
-    """A network in CIDR form with no host bits set."""
-    if not isinstance(value, str) or '/' not in value:
-        raise Invalid(f"'{value}' is not a valid IP subnet")
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise Invalid(f"'{value}' is not a valid IP subnet") from None
-    if str(net) != value and ipaddress.ip_interface(value).ip != \
-            net.network_address:
-        raise Invalid(f"'{value}' isn't a recognized IP subnet cidr, "
-                      f"'{net}' is recommended")
-    return str(net)
+    """A network in CIDR form with no host bits set, canonical."""
+    return _address(addresses.canonical_cidr, value)
 
 
 def mac_address(value: Any) -> str:
     """Any form netaddr accepts (colons, dashes, bare, Cisco dots), stored
     as lower-case colon form; multicast and all-zero MACs are refused."""
-    digits = re.sub(r'[:\-.]', '', value) if isinstance(value, str) else ''
-    well_formed = isinstance(value, str) and (
-        re.fullmatch(r'([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}', value)
-        or re.fullmatch(r'[0-9A-Fa-f]{12}', value)
-        or re.fullmatch(r'([0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}', value))
-    if not well_formed:
-        raise Invalid(f"'{value}' is not a valid MAC address")
-    octets = [int(digits[i:i + 2], 16) for i in range(0, 12, 2)]
-    if octets[0] & 1:
-        raise Invalid(f"'{value}' is a multicast MAC address")
-    if not any(octets):
-        raise Invalid(f"'{value}' is the all-zero MAC address")
-    return ':'.join(f'{o:02x}' for o in octets)
+    return _address(addresses.canonical_mac, value)
+
+
+def _address(parse: Callable[[Any], str], value: Any) -> str:
+    try:
+        return parse(value)
+    except addresses.BadAddress as err:
+        raise Invalid(str(err)) from None
+
+
+def fixed_ips_filter(value: Any) -> str:
+    """A `fixed_ips=` query filter, `ip_address=X` or `subnet_id=Y`, with
+    its value in canonical form so that it matches what is stored."""
+    key, _, wanted = str(value).partition('=')
+    if key == 'ip_address':
+        return f'ip_address={ip_address(wanted)}'
+    if key == 'subnet_id':
+        return f'subnet_id={uuid_like(wanted)}'
+    raise Invalid(f"'{shown(value)}' is not a valid fixed_ips filter")
 
 
 def nullable(inner: Validator) -> Validator:
@@ -146,14 +159,17 @@ def nullable(inner: Validator) -> Validator:
     return check
 
 
-def list_of(inner: Validator, unique: bool = False) -> Validator:
+def list_of(inner: Validator, unique: bool = False,
+            key: Callable[[Any], Any] = repr) -> Validator:
+    """A list of valid items; with `unique`, no two converted items share
+    a `key` (converted: two spellings of one address are duplicates)."""
     def check(value: Any) -> list:
         if not isinstance(value, list):
-            raise Invalid(f"'{value}' is not a list")
+            raise Invalid(f"'{shown(value)}' is not a list")
         items = [inner(item) for item in value]
-        keys = [repr(item) for item in items]
+        keys = [key(item) for item in items]
         if unique and len(set(keys)) != len(keys):
-            raise Invalid(f"Duplicate items in the list: '{value}'")
+            raise Invalid(f"Duplicate items in the list: '{shown(value)}'")
         return items
     return check
 
@@ -163,10 +179,11 @@ def dict_of(fields: dict[str, tuple[Validator, bool]],
     """A dict with known keys; fields maps key -> (validator, required)."""
     def check(value: Any) -> dict:
         if not isinstance(value, dict):
-            raise Invalid(f"'{value}' is not a dictionary")
+            raise Invalid(f"'{shown(value)}' is not a dictionary")
         unknown = sorted(set(value) - set(fields))
         if unknown:
-            raise Invalid(f"Unexpected keys supplied: {', '.join(unknown)}")
+            raise Invalid('Unexpected keys supplied: '
+                          f"{shown(', '.join(map(str, unknown)))}")
         result = dict(defaults or {})
         for key, (inner, required) in fields.items():
             if key in value:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import random
 
+from kaon.ipam.addresses import canonical_mac
+
 _rng = random.SystemRandom()
 
 
@@ -20,5 +22,6 @@ def random_mac(base_mac: str) -> str:
 
 
 def normalize(mac: str) -> str:
-    """Lower-case colon form, accepting '-' separators as netaddr does."""
-    return mac.replace('-', ':').lower()
+    """Lower-case colon form of any MAC spelling the API accepts; raises
+    BadAddress (a ValueError) for anything else."""
+    return canonical_mac(mac)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
 from kaon.db.models import ip_allocations, subnets
-from kaon.ipam import allocator, ranges
+from kaon.ipam import addresses, allocator, ranges
 from kaon.plugin.subnets import is_auto_address
 
 
@@ -143,7 +143,8 @@ def allocate(conn: Connection, port: dict[str, Any],
     if requested is None:
         taken = _allocate_default(conn, port, candidates)
     else:
-        taken = _allocate_requested(conn, port, candidates, requested)
+        taken = _allocate_requested(conn, port, candidates,
+                                    _canonical(requested))
     return sorted(taken, key=lambda a: ranges.ip_key(a['ip_address']))
 
 
@@ -161,7 +162,7 @@ def replace(conn: Connection, port: dict[str, Any],
     """Swap a port's addresses in one go: keep, release, then allocate."""
     remaining = list(held)
     wanted = []
-    for request in requested:
+    for request in _canonical(requested):
         kept = next((h for h in remaining if _same(h, request)), None)
         if kept is None:
             wanted.append(request)
@@ -175,7 +176,22 @@ def replace(conn: Connection, port: dict[str, Any],
 def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
     """Does this request ask for an address the port already holds?"""
     if 'ip_address' in request:
-        return held['ip_address'] == str(
-            ipaddress.ip_address(request['ip_address'])) and \
+        return held['ip_address'] == request['ip_address'] and \
             request.get('subnet_id', held['subnet_id']) == held['subnet_id']
     return request.get('subnet_id') == held['subnet_id']
+
+
+def _canonical(requested: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Requested addresses in the one form they are stored in, so that two
+    spellings of an address are one address.  The API has done this; an
+    agent's request over RPC has not."""
+    result = []
+    for request in requested:
+        if request.get('ip_address') is not None:
+            try:
+                address = addresses.canonical_ip(request['ip_address'])
+            except addresses.BadAddress as err:
+                raise exc.InvalidInput(error_message=str(err)) from None
+            request = dict(request, ip_address=address)
+        result.append(request)
+    return result

@@ -1,7 +1,7 @@
 """Networks: rows, visibility and the delete rules."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -13,6 +13,8 @@ from kaon.plugin import common, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 DHCP_OWNER = 'network:dhcp'
+# RFC 8200: every link that carries IPv6 has an MTU of at least 1280.
+IPV6_MIN_MTU = 1280
 
 
 def visible(ctx: Context) -> list[Any]:
@@ -92,9 +94,21 @@ def create_networks(conn: Connection, ctx: Context,
     return [get_network(conn, ctx, net_id) for net_id in ids]
 
 
+def check_mtu(net_id: str, mtu: int, ip_versions: Iterable[int]) -> None:
+    """409 when a network would carry IPv6 below IPv6's minimum MTU (the
+    kernel drops IPv6 from such a link, and dnsmasq with it)."""
+    if mtu < IPV6_MIN_MTU and 6 in ip_versions:
+        raise exc.NetworkMTUSubnetConflict(net_id=net_id, mtu=IPV6_MIN_MTU)
+
+
 def update_network(conn: Connection, ctx: Context, net_id: str,
                    body: dict[str, Any]) -> None:
+    # The row lock orders this against subnet creation, which takes it too.
     row = get_row(conn, ctx, net_id, for_update=True)
+    if 'mtu' in body:
+        check_mtu(net_id, body['mtu'], conn.execute(
+            select(subnets.c.ip_version).where(
+                subnets.c.network_id == net_id).distinct()).scalars())
     values = common.column_values(networks, body)
     values.update(common.bumped(row))
     conn.execute(update(networks).where(networks.c.id == net_id)

@@ -15,6 +15,7 @@ from sqlalchemy import Table, and_, false, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
+from kaon import exceptions as exc
 from kaon.db.models import tags as tags_table
 
 # API attribute -> column, where the two differ.
@@ -91,16 +92,40 @@ def _after_marker(keys: list[tuple[Any, bool]], marker_row: Any) -> Any:
     return or_(*alternatives)
 
 
+# What the caller's own GET of the marker would raise (Neutron's types).
+_NOT_FOUND: dict[str, Callable[[str], exc.NotFound]] = {
+    'networks': lambda i: exc.NetworkNotFound(net_id=i),
+    'subnets': lambda i: exc.SubnetNotFound(subnet_id=i),
+    'ports': lambda i: exc.PortNotFound(port_id=i),
+}
+
+
+def _unknown(item_id: str) -> exc.NotFound:
+    return exc.ResourceNotFound()
+
+
+def _marker_row(conn: Connection, table: Table, marker: str,
+                clauses: list[Any]) -> Any:
+    """The marker's row, read through the page's own clauses (the caller's
+    visibility and the filters): a marker the caller cannot see -- another
+    project's item, or none at all -- is NotFound, as in Neutron, whose
+    pagination loads the marker with the caller's own get.  It is never a
+    position in someone else's data, nor silently the first page."""
+    row = conn.execute(select(table).where(
+        table.c.id == marker, *clauses)).mappings().first()
+    if row is None:
+        raise _NOT_FOUND.get(table.name, _unknown)(marker)
+    return row
+
+
 def select_page(conn: Connection, table: Table, query: ListQuery,
                 clauses: list[Any]) -> list[Any]:
     """The rows of one page, in the requested order."""
     keys = _order(table, query.sorts, query.page_reverse)
     stmt: Select = select(table).where(*clauses)
     if query.marker:
-        marker_row = conn.execute(select(table).where(
-            table.c.id == query.marker)).mappings().first()
-        if marker_row is not None:
-            stmt = stmt.where(_after_marker(keys, marker_row))
+        stmt = stmt.where(_after_marker(keys, _marker_row(
+            conn, table, query.marker, clauses)))
     stmt = stmt.order_by(*[c.asc() if asc else c.desc() for c, asc in keys])
     if query.limit:
         stmt = stmt.limit(query.limit)

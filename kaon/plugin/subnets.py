@@ -108,12 +108,48 @@ def _check_gateway(net: ranges.IPNetwork, gateway: str | None) -> None:
     if gateway is None:
         return
     address = ipaddress.ip_address(gateway)
-    if address.version != net.version:
-        raise _invalid('Gateway IP version inconsistent with allocation '
-                       'pool version')
     if address in net and net.version == 4 and net.prefixlen < 31 and \
             address in (net.network_address, net.broadcast_address):
         raise _invalid('Gateway is not valid on subnet')
+
+
+def _check_versions(version: int, body: dict[str, Any]) -> None:
+    """Every address a subnet carries is of its IP version: an IPv6 DNS
+    server or route on an IPv4 subnet is an option dnsmasq cannot serve
+    (Neutron's _validate_ip_version, with its wording)."""
+    named = [('gateway_ip', body.get('gateway_ip'))]
+    named += [('dns_nameserver', a) for a in body.get('dns_nameservers') or ()]
+    for route in body.get('host_routes') or ():
+        named += [('destination', route['destination']),
+                  ('nexthop', route['nexthop'])]
+    for name, address in named:
+        if address is not None and ipaddress.ip_network(
+                address, strict=False).version != version:
+            raise _invalid(f"{name} '{address}' does not match the "
+                           f"ip_version '{version}'")
+
+
+def _check_dhcp_cidr(net: ranges.IPNetwork) -> None:
+    """What Neutron's _validate_subnet refuses when DHCP is turned on: no
+    room for a DHCP server and a client, or addresses DHCP cannot lease."""
+    if net.prefixlen > (30 if net.version == 4 else 126):
+        raise _invalid('Subnet has a prefix length that is incompatible '
+                       'with DHCP service enabled')
+    for kind, is_kind in (('Multicast', net.is_multicast),
+                          ('Loopback', net.is_loopback),
+                          ('Link-local', net.is_link_local)):
+        if is_kind:
+            raise _invalid(f'{kind} IP subnet is not supported if '
+                           'enable_dhcp is True')
+
+
+def _check_dhcp_pools(pools: list[ranges.Range], auto_address: bool) -> None:
+    """A DHCP-enabled subnet needs a pool: its DHCP port takes its address
+    from one (SLAAC subnets excepted: that address is the port's EUI-64).
+    Without it the network's dnsmasq would have a subnet it cannot serve."""
+    if not pools and not auto_address:
+        raise _invalid('A subnet with DHCP enabled needs a non-empty '
+                       'allocation pool for its DHCP port')
 
 
 def _check_lists(subnet_id: str, body: dict[str, Any]) -> None:
@@ -134,10 +170,13 @@ def create_subnets(conn: Connection, ctx: Context,
 def _create_subnet(conn: Connection, ctx: Context,
                    body: dict[str, Any]) -> str:
     # Locking the network serialises subnet creation on it, which is what
-    # makes the overlap check race-free.
+    # makes the overlap check race-free (and the MTU check: see
+    # networks.update_network).
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
     quotas.enforce(conn, body['project_id'], 'subnet', 1)
     net = _check_cidr(conn, body)
+    nets.check_mtu(net_row.id, net_row.mtu, [net.version])
+    _check_versions(net.version, body)
     gateway = body.get('gateway_ip', ranges.default_gateway(net))
     _check_gateway(net, gateway)
     if body.get('allocation_pools') is not None:
@@ -145,6 +184,10 @@ def _create_subnet(conn: Connection, ctx: Context,
         ranges.check_gateway_outside(pools, gateway, net.version)
     else:
         pools = ranges.default_pools(net, gateway)
+    if body['enable_dhcp']:
+        _check_dhcp_cidr(net)
+        _check_dhcp_pools(pools, body.get('ipv6_address_mode')
+                          in AUTO_ADDRESS_MODES)
     _check_lists('new subnet', body)
     subnet_id = common.new_id()
     values = common.column_values(subnets, body)
@@ -206,6 +249,7 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
                   body: dict[str, Any]) -> None:
     row = get_row(conn, ctx, subnet_id)
     net = ipaddress.ip_network(row.cidr)
+    _check_versions(net.version, body)
     gateway = body.get('gateway_ip', row.gateway_ip)
     if 'gateway_ip' in body:
         _check_gateway(net, gateway)
@@ -213,14 +257,14 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
     _check_lists(subnet_id, body)
     if 'allocation_pools' in body:
         pools = ranges.parse_pools(net, body['allocation_pools'] or [])
+    else:
+        pools = _stored_pools(conn, subnet_id)
+    if 'allocation_pools' in body or 'gateway_ip' in body:
         ranges.check_gateway_outside(pools, gateway, net.version)
+    _check_dhcp_update(row, net, body, pools)
+    if 'allocation_pools' in body:
         _store_pools(conn, subnet_id, pools, net.version)
         allocator.rebuild_ranges(conn, subnet_id, pools)
-    elif 'gateway_ip' in body:
-        pools = [ranges.Range(int(ipaddress.ip_address(p['start'])),
-                              int(ipaddress.ip_address(p['end'])))
-                 for p in get_subnet(conn, ctx, subnet_id)['allocation_pools']]
-        ranges.check_gateway_outside(pools, gateway, net.version)
     if 'dns_nameservers' in body:
         _store_dns(conn, subnet_id, body['dns_nameservers'] or [])
     if 'host_routes' in body:
@@ -231,6 +275,29 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
     values.update(common.bumped(row))
     conn.execute(update(subnets).where(subnets.c.id == subnet_id)
                  .values(**values))
+
+
+def _stored_pools(conn: Connection, subnet_id: str) -> list[ranges.Range]:
+    rows = conn.execute(select(allocation_pools).where(
+        allocation_pools.c.subnet_id == subnet_id)).all()
+    return sorted(ranges.Range(int(ipaddress.ip_address(p.first_ip)),
+                               int(ipaddress.ip_address(p.last_ip)))
+                  for p in rows)
+
+
+def _check_dhcp_update(row: Any, net: ranges.IPNetwork,
+                       body: dict[str, Any],
+                       pools: list[ranges.Range]) -> None:
+    """The DHCP rules of a create, on the update that turns DHCP on or
+    changes the pools of a DHCP-enabled subnet.  As in Neutron, the CIDR
+    rules apply only when DHCP is turned on, so a subnet stored before them
+    can still be renamed."""
+    enabling = bool(body.get('enable_dhcp')) and not row.enable_dhcp
+    if enabling:
+        _check_dhcp_cidr(net)
+    if enabling or (row.enable_dhcp and body.get('enable_dhcp', True)
+                    and 'allocation_pools' in body):
+        _check_dhcp_pools(pools, is_auto_address(row))
 
 
 def _check_gateway_free(conn: Connection, subnet_id: str,

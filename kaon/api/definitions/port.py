@@ -12,6 +12,14 @@ DHCP_OPT = v.dict_of({'opt_name': (v.one_line(64, commas=False), True),
                       'opt_value': (v.nullable(v.one_line(255)), True),
                       'ip_version': (v.enum(4, 6), False)},
                      defaults={'ip_version': 4})
+
+
+# One value per option and IP version (the table's key): a request naming
+# one twice would be answered with both and store one.
+def _opt_key(opt: dict) -> tuple:
+    return opt['opt_name'], opt['ip_version']
+
+
 VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')
 
@@ -36,7 +44,8 @@ RESOURCE = Resource('port', 'ports', {
                               is_sort_key=True),
     'status': Attribute(is_sort_key=True),
     'extra_dhcp_opts': Attribute(allow_post=True, allow_put=True,
-                                 validate=v.nullable(v.list_of(DHCP_OPT)),
+                                 validate=v.nullable(v.list_of(
+                                     DHCP_OPT, unique=True, key=_opt_key)),
                                  default=list, is_filter=False),
     'binding:host_id': Attribute(allow_post=True, allow_put=True,
                                  validate=v.string(255), default=''),
