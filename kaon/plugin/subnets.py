@@ -163,6 +163,9 @@ def _check_lists(subnet_id: str, body: dict[str, Any]) -> None:
 
 def create_subnets(conn: Connection, ctx: Context,
                    bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # The quota lock before any network row lock: one order for every
+    # (bulk) create, so two bulks on different networks can't deadlock.
+    quotas.enforce_bodies(conn, 'subnet', bodies)
     return [get_subnet(conn, ctx, _create_subnet(conn, ctx, body))
             for body in bodies]
 
@@ -173,7 +176,6 @@ def _create_subnet(conn: Connection, ctx: Context,
     # makes the overlap check race-free (and the MTU check: see
     # networks.update_network).
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
-    quotas.enforce(conn, body['project_id'], 'subnet', 1)
     net = _check_cidr(conn, body)
     nets.check_mtu(net_row.id, net_row.mtu, [net.version])
     _check_versions(net.version, body)

@@ -185,8 +185,9 @@ class Agent:
 @pytest.fixture
 def agent() -> Iterator[Agent]:
     state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
-    # dnsmasq runs as nobody and must read its files under it.
-    os.chmod(state, 0o755)
+    # The mode kaon gives a state dir it creates (mkdtemp's 0700 is the
+    # root fallback, tested on its own in test_dnsmasq_repair).
+    os.chmod(state, 0o711)
     env = Agent(state)
     try:
         yield env
