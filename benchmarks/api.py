@@ -24,7 +24,6 @@ on the /8 with 100k ports <= 2x the /24's.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -43,7 +42,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, finish, machine, pct, settle, table)
+    Client, arguments, finish, machine, pct, settle, table)
 
 from tests.support.postgres import (  # noqa: E402
     PostgresInstance, PostgresNotInstalled)
@@ -562,13 +561,11 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'api')
     parser.add_argument('--quick', action='store_true',
                         help='small sizes, a smoke check (~1 minute)')
     parser.add_argument('--no-postgres', action='store_true',
                         help='SQLite only')
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'api.json'))
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     results: dict[str, Any] = {

@@ -27,7 +27,6 @@ all numbers to benchmarks/results/authz.json.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -38,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, finish, machine, settle, table)
+    Client, arguments, finish, machine, settle, table)
 
 from tests.support.keystone import Keystone  # noqa: E402
 from tests.support.keystone_cloud import Cloud  # noqa: E402
@@ -169,10 +168,8 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'authz')
     parser.add_argument('--quick', action='store_true')
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'authz.json'))
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     results: dict[str, Any] = {'machine': machine(), 'sizes': sizes,

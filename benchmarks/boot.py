@@ -12,8 +12,8 @@ here so that every VM's stages can be timed.  First, for context, 10 VMs
 
 The API server and the DHCP agent run in this process (kaon.embedded, as
 `kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
-the API on its asyncio HTTP front and api_threads, over loopback HTTP).  That makes dnsmasq's
-reload counters (kaon.agent.linux.dnsmasq.SIGHUPS / RESTARTS) readable; it
+the API on its asyncio HTTP front and api_threads, over loopback HTTP).
+That makes dnsmasq's reload counters (kaon.agent.linux.dnsmasq.SIGHUPS / RESTARTS) readable; it
 also means the boot threads share the GIL with the server, which can only
 make the numbers worse than with a separate server process.
 
@@ -46,7 +46,6 @@ scale: p50 3.1 s, p99 3.6 s for 10 VMs.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -67,7 +66,7 @@ sys.path.insert(0, ROOT)
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
 from benchmarks.common import (  # noqa: E402
-    first_line, machine, pct, table)
+    arguments, first_line, is_root, machine, pct, table)
 from tests.support.procs import processes_naming  # noqa: E402
 from tests.support.server import free_port  # noqa: E402
 
@@ -426,15 +425,11 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'boot')
     parser.add_argument('--quick', action='store_true',
                         help=f'N = {QUICK} instead of {FULL}')
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'boot.json'))
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print('boot.py needs root (namespaces, bridges, dnsmasq)',
-              file=sys.stderr)
+    if not is_root('namespaces, bridges, dnsmasq'):
         return 2
     logging.basicConfig(level=logging.WARNING,
                         format='%(asctime)s %(levelname)s %(name)s: '

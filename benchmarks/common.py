@@ -2,13 +2,16 @@
 printing and writing its results at the end."""
 from __future__ import annotations
 
+import argparse
 import datetime
 import http.client
 import json
 import math
 import os
 import platform
+import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 from typing import Any, Callable
@@ -160,3 +163,31 @@ def finish(results: dict[str, Any], report: Callable[[dict], str],
     with open(out, 'w') as f:
         json.dump(results, f, indent=2, default=str)
     print(f'results written to {os.path.relpath(out, ROOT)}')
+
+
+def arguments(doc: str, name: str) -> argparse.ArgumentParser:
+    """The parser every benchmark starts from: its docstring's first line
+    as description, --out defaulting to benchmarks/results/<name>.json."""
+    parser = argparse.ArgumentParser(description=doc.split('\n')[0])
+    parser.add_argument('--out', default=os.path.join(
+        ROOT, 'benchmarks', 'results', f'{name}.json'))
+    return parser
+
+
+def is_root(needs: str) -> bool:
+    """The data-plane benchmarks need root; say what for when it is not."""
+    if os.geteuid() == 0:
+        return True
+    print(f'needs root ({needs})', file=sys.stderr)
+    return False
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+def unwind_on_signals() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so every clean-up in a
+    `finally` runs and no namespace or dnsmasq is left behind."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)

@@ -60,7 +60,6 @@ dnsmasq still running, 25-31 s from cold.
 """
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import ctypes
@@ -85,7 +84,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, finish, first_line, machine, pct, table)
+    Client, arguments, finish, first_line, is_root, machine, pct, table,
+    unwind_on_signals)
 
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
@@ -1049,25 +1049,16 @@ def report(results: dict[str, Any]) -> str:
     return '\n'.join(out)
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f'signal {signum}')
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'dhcp')
     parser.add_argument('--quick', action='store_true',
                         help='small sizes, a smoke check (< 1 minute)')
     parser.add_argument('--only', choices=('growth', 'resync'),
                         help='run one part only')
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'dhcp.json'))
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print('needs root (namespaces, bridges, dnsmasq, fanotify)',
-              file=sys.stderr)
+    if not is_root('namespaces, bridges, dnsmasq, fanotify'):
         return 2
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+    unwind_on_signals()
     sizes = QUICK if args.quick else FULL
     results: dict[str, Any] = {
         'machine': machine(dnsmasq=first_line('dnsmasq', '--version')),

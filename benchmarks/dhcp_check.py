@@ -26,7 +26,6 @@ running and checks the files only; (d) measures the part it skips.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import shutil
@@ -43,7 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 from oslo_config import cfg  # noqa: E402
 
-from benchmarks.common import ROOT, finish, machine, table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    arguments, finish, machine, table)
 from kaon import conf as kaon_conf  # noqa: E402
 from kaon.agent.linux import dnsmasq_access, process  # noqa: E402
 from kaon.agent.linux.dnsmasq import Dnsmasq  # noqa: E402
@@ -212,10 +212,8 @@ def report(results: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'dhcp_check')
     parser.add_argument('--quick', action='store_true')
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'dhcp_check.json'))
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     # The drift pass logs one warning per repair; the table says it.

@@ -27,7 +27,6 @@ A VM (busybox udhcpc) on the last network checks a lease end to end.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import signal
@@ -40,7 +39,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, _cpu_ticks, finish, first_line, machine, table)
+    Client, _cpu_ticks, arguments, finish, first_line, is_root, machine,
+    table, unwind_on_signals)
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, cleanup, leftovers)
 from tests.support.server import KaonServer  # noqa: E402
@@ -185,22 +185,13 @@ def report(results: dict[str, Any]) -> str:
     return '\n'.join(out)
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f'signal {signum}')
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = arguments(__doc__, 'dhcp_scale')
     parser.add_argument('--networks', type=int, default=1000)
-    parser.add_argument('--out', default=os.path.join(
-        ROOT, 'benchmarks', 'results', 'dhcp_scale.json'))
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        print('needs root (namespaces, bridges, dnsmasq, sysctl)',
-              file=sys.stderr)
+    if not is_root('namespaces, bridges, dnsmasq, sysctl'):
         return 2
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+    unwind_on_signals()
     old = {n: sysctl(n) for n in ('max_user_instances', 'max_user_watches')}
     results: dict[str, Any] = {
         'machine': machine(dnsmasq=first_line('dnsmasq', '--version')),

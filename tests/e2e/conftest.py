@@ -9,6 +9,7 @@ made, also when it failed; the session ends by checking nothing is left.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -182,12 +183,10 @@ class Agent:
         assert not left, left
 
 
-@pytest.fixture
-def agent() -> Iterator[Agent]:
-    state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
-    # The mode kaon gives a state dir it creates (mkdtemp's 0700 is the
-    # root fallback, tested on its own in test_dnsmasq_repair).
-    os.chmod(state, 0o711)
+@contextlib.contextmanager
+def agent_under(top: str, state: str) -> Iterator[Agent]:
+    """An Agent on `state`; closed, and `top` (state or a parent of it)
+    removed, also on failure."""
     env = Agent(state)
     try:
         yield env
@@ -195,4 +194,14 @@ def agent() -> Iterator[Agent]:
         try:
             env.close()
         finally:
-            shutil.rmtree(state, ignore_errors=True)
+            shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def agent() -> Iterator[Agent]:
+    state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
+    # The mode kaon gives a state dir it creates (mkdtemp's 0700 is the
+    # root fallback, tested on its own in test_dnsmasq_repair).
+    os.chmod(state, 0o711)
+    with agent_under(state, state) as env:
+        yield env

@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from kaon.agent.linux.dnsmasq import SIGHUPS
-from tests.e2e.conftest import RUN, STATE_PREFIX, Agent
+from tests.e2e.conftest import RUN, STATE_PREFIX, agent_under
 from tests.e2e.test_dnsmasq_driver import read, wait_for
 
 
@@ -184,14 +184,8 @@ def private_agent():
     parent = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
     assert stat.S_IMODE(os.stat(parent).st_mode) == 0o700
     os.mkdir(os.path.join(parent, 'state'), 0o750)
-    env = Agent(os.path.join(parent, 'state'))
-    try:
+    with agent_under(parent, os.path.join(parent, 'state')) as env:
         yield env
-    finally:
-        try:
-            env.close()
-        finally:
-            shutil.rmtree(parent, ignore_errors=True)
 
 
 def test_state_path_under_a_0700_directory_is_served(private_agent,

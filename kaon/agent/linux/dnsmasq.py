@@ -366,19 +366,24 @@ class Dnsmasq(DhcpDriver):
     def _check_dnsmasq(self) -> list[str]:
         """A running dnsmasq with the wrong user or no watch on its
         directories is restarted once; one that still does not watch them
-        is stopped (DhcpServeError).  A dead one is the process monitor's."""
+        is stopped (DhcpServeError).  A dead one is the process monitor's.
+
+        Under the reload lock: a reload may restart dnsmasq (see Reloads),
+        and the old process, closing its fds as it exits, watches nothing;
+        the new one gets the time it needs to add its watches."""
         pm = self.process_manager()
-        argv = pm.cmdline()
-        if not argv:
-            return []
-        wanted = self._command(pm.pid_file)
-        if _run_as_args(argv) != _run_as_args(wanted):
-            self._respawn(pm)
-            self._ensure_watched(pm)
-            return [f'restarted dnsmasq to run as {_run_as_args(wanted)}']
-        if access.unwatched(pm.pid, self._watched_dirs()):
-            self._ensure_watched(pm)
-            return ['restarted dnsmasq: it did not watch its directories']
+        with self._reloads().lock:
+            argv = pm.cmdline()
+            if not argv:
+                return []
+            wanted = self._command(pm.pid_file)
+            if _run_as_args(argv) != _run_as_args(wanted):
+                self._respawn(pm)
+                self._ensure_watched(pm)
+                return [f'restarted dnsmasq to run as {_run_as_args(wanted)}']
+            if access.wait_watched(pm.pid, self._watched_dirs()):
+                self._ensure_watched(pm)
+                return ['restarted dnsmasq: it did not watch its directories']
         return []
 
     def _watched_dirs(self) -> list[str]:
