@@ -13,8 +13,8 @@ here so that every VM's stages can be timed.  First, for context, 10 VMs
 The API server and the DHCP agent run in this process (kaon.embedded, as
 `kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
 the API on its asyncio HTTP front and api_threads, over loopback HTTP).
-That makes dnsmasq's reload counters (kaon.agent.linux.dnsmasq.SIGHUPS / RESTARTS) readable; it
-also means the boot threads share the GIL with the server, which can only
+That makes dnsmasq's reload counters (kaon.agent.linux.dnsmasq.SIGHUPS /
+RESTARTS) readable; it also means the boot threads share the GIL with the server, which can only
 make the numbers worse than with a separate server process.
 
 Per VM, wall clock (time.time()):
