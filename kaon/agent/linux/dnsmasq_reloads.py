@@ -54,6 +54,9 @@ class Reloads:
         self.timer: threading.Timer | None = None
         self.closed = False
         self.warned: set[str] = set()     # warnings given, once each
+        # (dnsmasq pid, RunAs) last found running as it should and
+        # watching its directories (Dnsmasq.check_files).
+        self.verified: tuple[int | None, object] | None = None
 
     def schedule(self, port_ids: set[str] = frozenset()) -> None:
         """Queue deletions and a reload; the first one in a quiet period
