@@ -65,9 +65,9 @@ class Plugin:
     def create_agent_port(self, ctx: Context, body: dict) -> dict:
         """The port a DHCP agent makes for itself, exempt from the port
         quota but counted in it (kaon.plugin.quotas states the rule)."""
-        port = self.db.write(
+        port, new = self.db.write(
             lambda conn: ports.create_agent_port(conn, ctx, body))
-        return self._created('port', ctx, [port])[0]
+        return self._created('port', ctx, [port])[0] if new else port
 
     def _created(self, resource: str, ctx: Context,
                  created: list[dict]) -> list[dict]:

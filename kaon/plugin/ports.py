@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.context import Context
+from kaon.db import locks
 from kaon.db.models import extra_dhcp_opts, ip_allocations, networks, ports
 from kaon.ipam import mac as macs
 from kaon.plugin import common, fixed_ips, networks as nets, quotas
@@ -120,10 +121,27 @@ def create_ports(conn: Connection, ctx: Context,
 
 
 def create_agent_port(conn: Connection, ctx: Context,
-                      body: dict[str, Any]) -> dict[str, Any]:
-    """A DHCP agent's own port: counted in its project's usage, never
-    refused by the quota (the rule, and why: kaon.plugin.quotas)."""
-    return _create_port(conn, ctx, body)
+                      body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A DHCP agent's own port, and whether it is new: counted in its
+    project's usage, never refused by the quota (the rule, and why:
+    kaon.plugin.quotas).
+
+    One per agent and network: the device id names both, so a second
+    create with the same device id (an agent's full sync racing a queued
+    event to set the network up) gets the port the first one made.  A
+    second port would be a stale twin that the agent, restarted, may find
+    first, and then replace the device dnsmasq serves on.
+    """
+    device_id = body.get('device_id')
+    if device_id:
+        locks.hold(conn, f'dhcp-port:{device_id}')
+        existing = conn.execute(select(ports.c.id).where(
+            ports.c.network_id == body['network_id'],
+            ports.c.device_id == device_id,
+            ports.c.device_owner == body.get('device_owner'))).scalar()
+        if existing is not None:
+            return get_port(conn, ctx, existing), False
+    return _create_port(conn, ctx, body), True
 
 
 def _create_port(conn: Connection, ctx: Context,

@@ -178,6 +178,25 @@ def test_dhcp_port_rpc_and_readiness(stack):
     assert [p['id'] for p in remaining] == [vm_port['id']]
 
 
+def test_a_second_dhcp_port_create_for_one_device_gets_the_first(stack):
+    """An agent's full sync and a queued event may both set a network up:
+    the second create_dhcp_port must not leave a stale twin port."""
+    plugin, _, _, host, state = stack
+    PluginReportStateAPI().report_state(state)
+    net, subnet = network_with_subnet(plugin, '10.64.0.0/24')
+    api = DhcpPluginApi(host)
+    body = {'port': {
+        'network_id': net['id'], 'device_id': f'dhcp-kt-{net["id"]}',
+        'name': '', 'fixed_ips': [{'subnet_id': subnet['id']}],
+        'admin_state_up': True, 'project_id': 'p'}}
+    first, second = api.create_dhcp_port(body), api.create_dhcp_port(body)
+    assert second['id'] == first['id']
+    assert second['fixed_ips'] == first['fixed_ips']
+    ports = plugin.list('port', ADMIN, ListQuery(
+        filters={'network_id': [net['id']]}))
+    assert [p['id'] for p in ports] == [first['id']]
+
+
 def test_a_dead_agent_gets_no_networks_and_a_down_agent_no_casts(stack):
     plugin, rpc, recorder, host, state = stack
     PluginReportStateAPI().report_state(state)
