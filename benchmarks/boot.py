@@ -101,7 +101,6 @@ class Kaon:
 
     def __init__(self) -> None:
         self.state = tempfile.mkdtemp(prefix='kt-state-boot-')
-        os.chmod(self.state, 0o711)       # as kaon creates it
         self.tag = uuid.uuid4().hex[:6]
         self.vm_prefix = f'kt-vm-{self.tag}-'
         self.port = free_port()

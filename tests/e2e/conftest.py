@@ -200,8 +200,5 @@ def agent_under(top: str, state: str) -> Iterator[Agent]:
 @pytest.fixture
 def agent() -> Iterator[Agent]:
     state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
-    # The mode kaon gives a state dir it creates (mkdtemp's 0700 is the
-    # root fallback, tested on its own in test_dnsmasq_repair).
-    os.chmod(state, 0o711)
     with agent_under(state, state) as env:
         yield env

@@ -63,7 +63,6 @@ class Kaon:
     def __init__(self) -> None:
         # conftest's session check looks for dnsmasqs under this prefix.
         self.state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
-        os.chmod(self.state, 0o711)       # as kaon creates it
         tag = uuid.uuid4().hex[:6]
         self.vm_prefix = f'kt-vm-{tag}-'
         self.port = free_port()

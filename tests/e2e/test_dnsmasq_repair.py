@@ -167,6 +167,9 @@ def test_dnsmasq_drops_root_and_the_files_are_not_world_readable(agent):
     driver.enable()
     assert agent.vm(port).dhcp().ip == port['fixed_ips'][0]['ip_address']
     assert dnsmasq_uid(driver.process_manager().pid) != 0
+    # The state dir was mkdtemp's 0700: kaon let dnsmasq through its own
+    # directory, and nothing more.
+    assert stat.S_IMODE(os.stat(agent.state_path).st_mode) == 0o711
     modes = {}
     for directory, dirs, names in os.walk(driver.conf_dir):
         for name in dirs + names:

@@ -36,9 +36,6 @@ class ConfiguredKaon(Kaon):
 
     def __init__(self) -> None:
         super().__init__()
-        # As kaon makes it: dnsmasq (nobody) passes through, nobody lists
-        # it (a 0755 one would add a warning that kaon tightened it).
-        os.chmod(self.state, 0o711)
         self.env = {k: v for k, v in os.environ.items()
                     if k != 'KAON_URL' and not k.startswith('OS_')}
 

@@ -172,7 +172,6 @@ def test_a_taken_port_is_one_line_that_says_what_to_do() -> None:
     srv = KaonServer()
     try:
         srv.kaon('db', 'upgrade')
-        os.chmod(srv.state, 0o711)   # no tightening warning on stderr
         with socket.socket() as taken:
             taken.bind(('127.0.0.1', srv.port))
             taken.listen()

@@ -61,10 +61,6 @@ class AgentProcess:
         self.bridge_prefix = BRIDGE_PREFIX
         self.state = tempfile.mkdtemp(
             prefix=state_prefix or f'kt-agent-{number}-')
-        # The mode kaon gives a state dir it creates (traversable, not
-        # listable), so dnsmasq drops to its own user as in an install;
-        # mkdtemp's 0700 is the root fallback, tested on its own.
-        os.chmod(self.state, 0o711)
         self.config = os.path.join(self.state, 'kaon.conf')
         self.log_path = os.path.join(self.state, 'agent.log')
         self.proc: subprocess.Popen | None = None

@@ -33,11 +33,8 @@ class KaonServer:
                  server_args: tuple[str, ...] = (),
                  sections: dict[str, dict[str, Any]] | None = None) -> None:
         # The prefix marks dnsmasq processes of tests (their command lines
-        # hold the state path) for clean-up.  0711 is the mode kaon gives a
-        # state dir it creates, so dnsmasq drops to its own user as in an
-        # install (mkdtemp's 0700 is the root fallback, tested on its own).
+        # hold the state path) for clean-up.
         self.state = tempfile.mkdtemp(prefix='kt-state-')
-        os.chmod(self.state, 0o711)
         self.server_args = server_args
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'

@@ -84,12 +84,14 @@ def resolve(conf: Any, dhcp_confs: str) -> RunAs:
 
 
 _warned: set[str] = set()
+SEARCH = stat.S_IXGRP | stat.S_IXOTH
 
 
 def prepare(conf: Any, dhcp_confs: str) -> RunAs:
     """resolve(), with `dhcp_confs` made, 0750 and dnsmasq's group, and a
     warning (once per reason) when dnsmasq has to keep root."""
     os.makedirs(dhcp_confs, exist_ok=True)
+    _let_through_state_path(conf.state_path, dhcp_confs)
     run_as = resolve(conf, dhcp_confs)
     st = os.stat(dhcp_confs)
     if run_as.gid is not None and \
@@ -104,6 +106,24 @@ def prepare(conf: Any, dhcp_confs: str) -> RunAs:
                     'by that user (chmod o+x, or its group), or move '
                     'state_path/dhcp_confs', run_as.blocked, dhcp_confs)
     return run_as
+
+
+def _let_through_state_path(state_path: str, dhcp_confs: str) -> None:
+    """state_path is kaon's own directory: a dnsmasq that drops root must
+    pass through it to reach dhcp_confs, so it gets the search bits kaon
+    gives a state dir it creates (kaon.state_files: 0711, searchable but
+    never readable by others).  The directories above it are the
+    operator's and are never changed."""
+    state = os.path.abspath(state_path)
+    if os.geteuid() != 0 or os.path.dirname(
+            os.path.abspath(dhcp_confs)) != state:
+        return
+    mode = stat.S_IMODE(os.stat(state).st_mode)
+    wanted = mode | SEARCH
+    if mode != wanted:
+        os.chmod(state, wanted)
+        LOG.info('Made %s searchable (%04o -> %04o): dnsmasq passes '
+                 'through it to its files', state, mode, wanted)
 
 
 def _default_user() -> str:
