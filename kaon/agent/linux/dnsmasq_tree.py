@@ -196,14 +196,15 @@ class Tree:
     # -- checking ----------------------------------------------------------
     def check(self) -> list[Repair]:
         """Compare the disk with `expected` and repair it; [] when the
-        disk was right (then nothing was written).
+        disk was right (then nothing was written).  The directories are
+        ensure_dirs()'s, which the caller runs first.
 
         The agent runs this for every network every few seconds, so a
         directory nothing happened in is not scanned (dnsmasq_watch), and a
         scan costs one lstat (relative to the directory's fd) and one tuple
         compare per file; reading a file is the slow path.
         """
-        repairs = self.ensure_dirs()
+        repairs: list[Repair | None] = []
         for kind in KINDS:
             if not dnsmasq_watch.watcher().changed(self.path(kind)):
                 continue                # nothing happened in there

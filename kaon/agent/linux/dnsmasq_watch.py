@@ -67,14 +67,6 @@ class Watcher:
                 return True
             return False
 
-    def forget(self, path: str) -> None:
-        with self._lock:
-            wd = self._wds.pop(path, None)
-            if wd is not None:
-                self._paths.pop(wd, None)
-                self._changed.discard(path)
-                self._libc.inotify_rm_watch(self._fd, wd)
-
     def _watch(self, path: str) -> None:
         if self._fd < 0:
             return
