@@ -58,8 +58,8 @@ def _behind_keystone(app: Any) -> Any:
 
 
 def build_wsgi(plugin: Plugin) -> Any:
-    """The pipeline Neutron's api-paste.ini builds: request_id -> sizelimit
-    -> (auth_token, with auth_strategy = keystone) -> API.  The size limit
+    """Neutron's api-paste.ini pipeline: request_id -> (auth_token, with
+    auth_strategy = keystone) -> API.  Its sizelimit step
     ([oslo_middleware] max_request_body_size) is held by the HTTP front,
     which must bound what it buffers anyway, and counts chunked bodies too."""
     app: Any = build_api(plugin)

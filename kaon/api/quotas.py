@@ -13,7 +13,7 @@ from kaon.plugin.core import Plugin
 from kaon.policy import enforcer
 
 # Neutron's quota limit: -1 (unlimited) up to DB_INTEGER_MAX_VALUE.
-_LIMIT = v.integer(-1, v.DB_INTEGER_MAX)
+_LIMIT = v.integer(-1)
 
 
 def _authorize(req: falcon.Request, action: str, project_id: str = '',
