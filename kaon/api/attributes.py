@@ -11,7 +11,6 @@ import dataclasses
 from typing import Any
 
 from kaon import exceptions as exc
-from kaon.api import validators as v
 from kaon.api.validators import Invalid, Validator
 from kaon.context import Context
 
@@ -136,16 +135,15 @@ def render(resource: Resource, item: dict[str, Any],
     return shown
 
 
-# List-valued attributes whose filters the plugin interprets itself.
-RAW_FILTERS = ('subnets', 'tags')
-# Filters whose values are not values of the attribute itself.
-FILTER_VALIDATORS: dict[str, Validator] = {'fixed_ips': v.fixed_ips_filter}
+# Filters the plugin interprets itself (their values are not values of
+# the attribute: `fixed_ips=ip_address=X`).
+RAW_FILTERS = ('subnets', 'tags', 'fixed_ips')
 
 
 def filter_value(resource: Resource, name: str, value: str) -> Any:
     """Convert a query-string filter value with the attribute's validator
     (so a filter matches the canonical form an address is stored in)."""
-    check = FILTER_VALIDATORS.get(name, resource.attributes[name].validate)
+    check = resource.attributes[name].validate
     if check is None or name in RAW_FILTERS:
         return value
     try:

@@ -142,17 +142,6 @@ def _address(parse: Callable[[Any], str], value: Any) -> str:
         raise Invalid(str(err)) from None
 
 
-def fixed_ips_filter(value: Any) -> str:
-    """A `fixed_ips=` query filter, `ip_address=X` or `subnet_id=Y`, with
-    its value in canonical form so that it matches what is stored."""
-    key, _, wanted = str(value).partition('=')
-    if key == 'ip_address':
-        return f'ip_address={ip_address(wanted)}'
-    if key == 'subnet_id':
-        return f'subnet_id={uuid_like(wanted)}'
-    raise Invalid(f"'{shown(value)}' is not a valid fixed_ips filter")
-
-
 def nullable(inner: Validator) -> Validator:
     def check(value: Any) -> Any:
         return None if value is None else inner(value)

@@ -8,6 +8,7 @@ subnet, `{"ip_address"}` (with or without subnet) for exactly that address.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -179,6 +180,22 @@ def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
         return held['ip_address'] == request['ip_address'] and \
             request.get('subnet_id', held['subnet_id']) == held['subnet_id']
     return request.get('subnet_id') == held['subnet_id']
+
+
+def parse_filter(value: Any) -> tuple[str, str]:
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` filter
+    as (key, value), the value in the form it is stored in: any spelling
+    of an address matches, whether the filter came over the API or RPC."""
+    key, _, wanted = str(value).partition('=')
+    try:
+        if key == 'ip_address':
+            return key, addresses.canonical_ip(wanted)
+        if key == 'subnet_id' and len(wanted) in (32, 36):
+            return key, str(uuid.UUID(wanted))
+    except (addresses.BadAddress, ValueError):
+        pass
+    raise exc.InvalidInput(error_message=f"'{addresses.shown(value)}' is "
+                           'not a valid fixed_ips filter')
 
 
 def _canonical(requested: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -30,10 +30,7 @@ def _by_fixed_ips(table: Any, values: list[str]) -> Any:
     """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
     wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
     for value in values:
-        key, _, val = str(value).partition('=')
-        if key not in wanted:
-            raise exc.InvalidInput(
-                error_message=f"'{value}' is not a valid fixed_ips filter")
+        key, val = fixed_ips.parse_filter(value)
         wanted[key].append(val)
     conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
     return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))

@@ -2,8 +2,10 @@ import ipaddress
 
 import pytest
 
+from kaon import exceptions as exc
 from kaon.api import validators as v
 from kaon.ipam import mac
+from kaon.plugin import fixed_ips
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -158,11 +160,11 @@ def test_uuids_are_canonical():
 
 
 def test_fixed_ips_filters_are_canonical():
-    assert v.fixed_ips_filter('ip_address=fd00:0::0001') == \
-        'ip_address=fd00::1'
+    assert fixed_ips.parse_filter('ip_address=fd00:0::0001') == \
+        ('ip_address', 'fd00::1')
     for bad in ('ip_address=fd00::1%x', 'subnet_id=x', 'colour=red', ''):
-        with pytest.raises(v.Invalid):
-            v.fixed_ips_filter(bad)
+        with pytest.raises(exc.InvalidInput):
+            fixed_ips.parse_filter(bad)
 
 
 def test_names_may_not_hold_nul():
