@@ -116,10 +116,16 @@ def give_back(conn: Connection, subnet_id: str, address: str) -> None:
     store_ranges(conn, subnet_id, [Range(first, last)])
 
 
+def stored_pools(conn: Connection, subnet_id: str) -> list[Range]:
+    """The subnet's allocation pools as stored, in order."""
+    rows = conn.execute(select(allocation_pools.c.first_ip,
+                               allocation_pools.c.last_ip).where(
+        allocation_pools.c.subnet_id == subnet_id)).all()
+    return sorted(Range(int(ipaddress.ip_address(p.first_ip)),
+                        int(ipaddress.ip_address(p.last_ip))) for p in rows)
+
+
 def _in_pools(conn: Connection, subnet_id: str, address: str) -> bool:
     value = int(ipaddress.ip_address(address))
-    pools = conn.execute(select(allocation_pools.c.first_ip,
-                                allocation_pools.c.last_ip).where(
-        allocation_pools.c.subnet_id == subnet_id)).all()
-    return any(int(ipaddress.ip_address(p.first_ip)) <= value
-               <= int(ipaddress.ip_address(p.last_ip)) for p in pools)
+    return any(r.first <= value <= r.last
+               for r in stored_pools(conn, subnet_id))

@@ -7,14 +7,13 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
+from kaon.constants import IPV6_MIN_MTU
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
 from kaon.plugin import common, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 DHCP_OWNER = 'network:dhcp'
-# RFC 8200: every link that carries IPv6 has an MTU of at least 1280.
-IPV6_MIN_MTU = 1280
 
 
 def visible(ctx: Context) -> list[Any]:
@@ -105,7 +104,7 @@ def update_network(conn: Connection, ctx: Context, net_id: str,
                    body: dict[str, Any]) -> None:
     # The row lock orders this against subnet creation, which takes it too.
     row = get_row(conn, ctx, net_id, for_update=True)
-    if 'mtu' in body:
+    if body.get('mtu') is not None and body['mtu'] < IPV6_MIN_MTU:
         check_mtu(net_id, body['mtu'], conn.execute(
             select(subnets.c.ip_version).where(
                 subnets.c.network_id == net_id).distinct()).scalars())

@@ -259,8 +259,11 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
     _check_lists(subnet_id, body)
     if 'allocation_pools' in body:
         pools = ranges.parse_pools(net, body['allocation_pools'] or [])
+    elif 'gateway_ip' in body or (body.get('enable_dhcp') and
+                                  not row.enable_dhcp):
+        pools = allocator.stored_pools(conn, subnet_id)
     else:
-        pools = _stored_pools(conn, subnet_id)
+        pools = []      # read by no check below: a rename reads no pools
     if 'allocation_pools' in body or 'gateway_ip' in body:
         ranges.check_gateway_outside(pools, gateway, net.version)
     _check_dhcp_update(row, net, body, pools)
@@ -277,14 +280,6 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
     values.update(common.bumped(row))
     conn.execute(update(subnets).where(subnets.c.id == subnet_id)
                  .values(**values))
-
-
-def _stored_pools(conn: Connection, subnet_id: str) -> list[ranges.Range]:
-    rows = conn.execute(select(allocation_pools).where(
-        allocation_pools.c.subnet_id == subnet_id)).all()
-    return sorted(ranges.Range(int(ipaddress.ip_address(p.first_ip)),
-                               int(ipaddress.ip_address(p.last_ip)))
-                  for p in rows)
 
 
 def _check_dhcp_update(row: Any, net: ranges.IPNetwork,

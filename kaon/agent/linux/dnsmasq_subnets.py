@@ -15,10 +15,8 @@ import ipaddress
 from typing import Any
 
 from kaon.agent.linux import dnsmasq_values as values
+from kaon.constants import IPV6_MIN_MTU
 
-# RFC 8200: IPv6 needs links with an MTU of at least 1280; Linux disables
-# IPv6 on an interface with a smaller one.
-IPV6_MIN_MTU = 1280
 _V6_MODES = (None, 'slaac', 'dhcpv6-stateful', 'dhcpv6-stateless')
 
 
