@@ -55,6 +55,7 @@ class Dnsmasq(DhcpDriver):
             raise DhcpServeError(f'network id {network.get("id")!r}: not a '
                                  'UUID')
         self.network_id = network['id']
+        self._planned: tuple[tuple[Any, Any], subnets_.Plan] | None = None
         self.dhcp_confs = os.path.abspath(conf.dhcp_confs)
         self.conf_dir = os.path.join(self.dhcp_confs, self.network_id)
         self.namespace = dm.namespace_name(conf, self.network_id)
@@ -88,8 +89,17 @@ class Dnsmasq(DhcpDriver):
         return access.prepare(self.conf, self.dhcp_confs)
 
     def _plan(self) -> subnets_.Plan:
-        """The served subnets; each problem logged once per network."""
+        """The served subnets; each problem logged once per network.
+
+        Made again only when the network's subnets or MTU are another
+        object or value: port events, the hot path, leave both alone."""
+        key = (self.network.get('subnets'), self.network.get('mtu'))
+        cached = self._planned
+        if cached is not None and cached[0][0] is key[0] and \
+                cached[0][1] == key[1]:
+            return cached[1]
         plan = subnets_.plan(self.network)
+        self._planned = (key, plan)
         warned = self._reloads().warned
         for note in plan.notes():
             if note not in warned:
