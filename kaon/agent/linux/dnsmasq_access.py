@@ -30,13 +30,13 @@ import stat
 import time
 from typing import Any
 
+from kaon.agent.linux import inotify
 from kaon.agent.linux.dhcp import DhcpServeError
 from kaon.agent.linux.dnsmasq_tree import DIR_MODE
 
 LOG = logging.getLogger(__name__)
 
 _DEFAULT_USERS = ('dnsmasq', 'nobody')
-_INOTIFY = 'anon_inode:inotify'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,23 +167,11 @@ def watched(pid: int) -> set[tuple[int, int]]:
     """(dev, inode) of everything the process's inotify fds watch; each
     watch is a line `inotify wd:1 ino:1a2b sdev:800001 mask:...` (hex)."""
     found = set()
-    try:
-        fds = os.listdir(f'/proc/{pid}/fd')
-    except OSError:
-        return found
-    for fd in fds:
-        try:
-            if os.readlink(f'/proc/{pid}/fd/{fd}') != _INOTIFY:
-                continue
-            with open(f'/proc/{pid}/fdinfo/{fd}') as f:
-                lines = f.read().splitlines()
-        except OSError:
-            continue
+    for lines in inotify.watch_lines(pid):
         for line in lines:
-            if line.startswith('inotify '):
-                fields = dict(f.split(':', 1) for f in line.split()[1:]
-                              if ':' in f)
-                found.add((int(fields['sdev'], 16), int(fields['ino'], 16)))
+            fields = dict(f.split(':', 1) for f in line.split()[1:]
+                          if ':' in f)
+            found.add((int(fields['sdev'], 16), int(fields['ino'], 16)))
     return found
 
 

@@ -13,9 +13,10 @@ raises `Refused` otherwise.  The driver then leaves out what carried it
 """
 from __future__ import annotations
 
-import ipaddress
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+from kaon.ipam import addresses
 
 _UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                    r'[0-9a-f]{12}')
@@ -81,35 +82,27 @@ def posix_name(value: Any) -> str:
 
 
 def ip(value: Any, version: int | None = None) -> str:
-    """A canonical IP address (what str(ip_address()) gives back): no scope
-    id, no surrounding space, no alternative spelling, of `version`."""
-    text = _text(value, 'IP address')
-    if '%' in text:     # ipaddress keeps a scope id, and prints it back
-        raise Refused(f'IP address {value!r}: scope ids are not allowed')
-    try:
-        parsed = ipaddress.ip_address(text)
-    except ValueError:
-        raise Refused(f'IP address {value!r}: not an address') from None
-    if str(parsed) != text:          # scope ids, case, zero padding, ...
-        raise Refused(f'IP address {value!r}: not canonical')
-    if version is not None and parsed.version != version:
-        raise Refused(f'IP address {value!r}: not IPv{version}')
-    return text
+    """An IP address of `version` exactly as kaon stores one (the API's
+    parser, kaon.ipam.addresses): no scope id, no other spelling."""
+    return _canonical(addresses.parse_ip, value, 'IP address', version)
 
 
 def cidr(value: Any, version: int | None = None) -> str:
-    """A canonical network: `10.0.0.0/24`, never `10.0.0.1/24`."""
-    text = _text(value, 'CIDR')
-    if '%' in text:
-        raise Refused(f'CIDR {value!r}: scope ids are not allowed')
+    """A network as kaon stores one: `10.0.0.0/24`, never `10.0.0.1/24`."""
+    return _canonical(addresses.parse_cidr, value, 'CIDR', version)
+
+
+def _canonical(parse: Callable[[str], Any], value: Any, what: str,
+               version: int | None) -> str:
+    text = _text(value, what)
     try:
-        parsed = ipaddress.ip_network(text)
-    except ValueError:
-        raise Refused(f'CIDR {value!r}: not a network') from None
-    if str(parsed) != text:
-        raise Refused(f'CIDR {value!r}: not canonical')
+        parsed = parse(text)
+    except addresses.BadAddress as err:
+        raise Refused(f'{what} {value!r}: {err}') from None
+    if str(parsed) != text:          # case, zero padding, ...
+        raise Refused(f'{what} {value!r}: not canonical')
     if version is not None and parsed.version != version:
-        raise Refused(f'CIDR {value!r}: not IPv{version}')
+        raise Refused(f'{what} {value!r}: not IPv{version}')
     return text
 
 

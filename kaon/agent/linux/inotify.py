@@ -22,7 +22,7 @@ import dataclasses
 import logging
 import os
 import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 LOG = logging.getLogger(__name__)
 
@@ -51,29 +51,36 @@ class Usage:
     watches: int
 
 
+def watch_lines(pid: str | int, proc: str = '/proc'
+                ) -> Iterator[list[str]]:
+    """For each inotify instance the process holds, its watches: the
+    `inotify wd:1 ino:1a2b sdev:800001 mask:...` lines of its fdinfo.  A
+    process gone or not ours to read holds none."""
+    fd_dir = os.path.join(proc, str(pid), 'fd')
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) != 'anon_inode:inotify':
+                continue
+            with open(os.path.join(proc, str(pid), 'fdinfo', fd)) as f:
+                lines = [line for line in f if line.startswith('inotify ')]
+        except OSError:
+            continue
+        yield lines
+
+
 def inotify_usage(proc: str = '/proc') -> Usage:
     """Inotify instances and watches open on the host (every user's: an
     over-count for root's share, never an under-count)."""
     instances = watches = 0
     for pid in os.listdir(proc):
-        if not pid.isdigit():
-            continue
-        fd_dir = os.path.join(proc, pid, 'fd')
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue                       # gone, or not ours to read
-        for fd in fds:
-            try:
-                if os.readlink(os.path.join(fd_dir, fd)) != \
-                        'anon_inode:inotify':
-                    continue
-                with open(os.path.join(proc, pid, 'fdinfo', fd)) as f:
-                    watches += sum(line.startswith('inotify wd:')
-                                   for line in f)
-            except OSError:
-                continue
-            instances += 1
+        if pid.isdigit():
+            for lines in watch_lines(pid, proc):
+                instances += 1
+                watches += len(lines)
     return Usage(instances, watches)
 
 
