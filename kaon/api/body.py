@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from kaon import exceptions as exc
@@ -21,6 +22,7 @@ MAX_DEPTH = 32
 # application/json type has no charset parameter, but +json types and
 # careful clients send "charset=utf-8", which is accepted.
 _JSON_TYPES = ('application/json',)
+_SURROGATE_ESCAPE = re.compile(rb'\\u[dD][89a-fA-F]')
 
 
 def parse_json(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -34,7 +36,12 @@ def parse_json(raw: bytes, content_type: str | None) -> dict[str, Any]:
                            parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _malformed('Cannot understand JSON') from None
-    _check_value(value)
+    _check_depth(value)
+    # Strict UTF-8 decoding leaves a `\uD800`-`\uDFFF` escape as the one
+    # way to a lone surrogate: only a body holding one has its strings
+    # looked at.
+    if _SURROGATE_ESCAPE.search(raw):
+        _check_strings(value)
     if not isinstance(value, dict):
         raise _malformed('The body must be a JSON object')
     return value
@@ -65,28 +72,38 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _check_value(value: Any) -> None:
-    """Depth and strings of a parsed body, without recursion."""
+def _children(item: Any) -> list[Any]:
+    if isinstance(item, dict):
+        return [*item, *item.values()]
+    return item if isinstance(item, list) else []
+
+
+def _check_depth(value: Any) -> None:
+    """No value deeper than MAX_DEPTH (the body itself is 1), without
+    recursion; only containers are walked."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        children = item.values() if isinstance(item, dict) else item
+        if children and depth >= MAX_DEPTH:
             raise _malformed(f'JSON nested deeper than {MAX_DEPTH} levels')
-        if isinstance(item, dict):
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, str):
-            _check_string(item)
+        stack.extend((c, depth + 1) for c in children
+                     if isinstance(c, (dict, list)))
 
 
-def _check_string(text: str) -> None:
-    try:
-        text.encode('utf-8')
-    except UnicodeEncodeError:
-        raise _malformed('A string holds a lone UTF-16 surrogate, which is '
-                         'not a character') from None
+def _check_strings(value: Any) -> None:
+    """Every key and string of the body encodes as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode('utf-8')
+            except UnicodeEncodeError:
+                raise _malformed('A string holds a lone UTF-16 surrogate, '
+                                 'which is not a character') from None
+        else:
+            stack.extend(_children(item))
 
 
 def _malformed(reason: str) -> exc.NeutronException:
