@@ -8,7 +8,6 @@ import contextlib
 import errno
 import logging
 import signal
-import socket
 import sys
 import threading
 from typing import Iterator
@@ -34,32 +33,29 @@ def port_taken(host: str, port: int) -> str:
 
 def check_api_port() -> None:
     """Fail in one line before starting anything if the configured
-    address is taken.  The servers bind with SO_REUSEADDR too, so only a
-    listener (not a closing connection) counts."""
+    address is taken: a bind the way the server binds (front.listen, with
+    SO_REUSEADDR, so only a listener and not a closing connection
+    counts)."""
+    from kaon.api.front import listen
     host, port = CONF.bind_host, CONF.bind_port
-    family = socket.AF_INET6 if ':' in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                raise CliError(port_taken(host, port)) from None
-            raise CliError(f'cannot listen on {host}:{port}: '
-                           f'{err.strerror}') from None
+    try:
+        listen(host, port).close()
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise CliError(port_taken(host, port)) from None
+        raise CliError(f'cannot listen on {host}:{port}: '
+                       f'{err.strerror}') from None
 
 
 @contextlib.contextmanager
 def api_port_errors() -> Iterator[None]:
     """The port check, and the same one line should another process take
-    the port between the check and the server's own bind (cheroot re-raises
-    the bind error with it as the cause)."""
+    the port between the check and the server's own bind."""
     check_api_port()
     try:
         yield
     except OSError as err:
-        if not any(getattr(e, 'errno', None) == errno.EADDRINUSE
-                   for e in (err, err.__cause__)):
+        if err.errno != errno.EADDRINUSE:
             raise
         raise CliError(port_taken(CONF.bind_host, CONF.bind_port)) from None
 

@@ -22,7 +22,7 @@ import time
 import requests
 
 from kaon import state_files
-from kaon.agent.linux import ip_lib
+from kaon.agent.linux import ip_lib, process
 from kaon.cli import common, services, status
 from kaon.cli.client import CliError, configured_url
 from kaon.cli.services import service_logging
@@ -54,7 +54,7 @@ def _read_pid(path: str) -> int | None:
 
 def _running_pid() -> int | None:
     pid = _read_pid(_pid_file())
-    return pid if pid and os.path.exists(f'/proc/{pid}') else None
+    return pid if pid and process.pid_alive(pid) else None
 
 
 def _write_pid(path: str) -> None:
