@@ -65,8 +65,27 @@ class PortNotFound(NotFound):
     message = 'Port %(port_id)s could not be found.'
 
 
+class AgentNotFound(NotFound):
+    message = 'Agent %(id)s could not be found.'
+
+
 class ResourceNotFound(NotFound):
     message = 'The resource could not be found.'
+
+
+_NOT_FOUND = {
+    'network': lambda i: NetworkNotFound(net_id=i),
+    'subnet': lambda i: SubnetNotFound(subnet_id=i),
+    'port': lambda i: PortNotFound(port_id=i),
+    'agent': lambda i: AgentNotFound(id=i),
+}
+
+
+def not_found(resource: str, item_id: str) -> NotFound:
+    """What a GET of a missing (or hidden) `resource` raises, by Neutron's
+    types: the same for a show and for a list's marker."""
+    make = _NOT_FOUND.get(resource)
+    return ResourceNotFound() if make is None else make(item_id)
 
 
 class InUse(Conflict):

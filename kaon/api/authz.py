@@ -12,22 +12,13 @@ Neutron's API layer checks them.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from kaon import exceptions as exc
 from kaon.api.attributes import Resource, default_of
 from kaon.context import Context
-from kaon.plugin.agents import AgentNotFound
 from kaon.plugin.core import Plugin
 from kaon.policy import enforcer
-
-_NOT_FOUND: dict[str, Callable[[str], exc.NotFound]] = {
-    'network': lambda i: exc.NetworkNotFound(net_id=i),
-    'subnet': lambda i: exc.SubnetNotFound(subnet_id=i),
-    'port': lambda i: exc.PortNotFound(port_id=i),
-    'agent': lambda i: AgentNotFound(id=i),
-}
-
 
 def _network_fields(net: dict[str, Any]) -> dict[str, Any]:
     return {'network:project_id': net['project_id'],
@@ -123,7 +114,7 @@ def get_item(plugin: Plugin, ctx: Context, resource: Resource,
     """The item if the caller may see it; Neutron's NotFound otherwise."""
     item = plugin.get(resource.name, ctx, item_id)
     if not ctx.is_admin and not can_see(plugin, ctx, resource, item):
-        raise _NOT_FOUND[resource.name](item_id)
+        raise exc.not_found(resource.name, item_id)
     return item
 
 

@@ -18,10 +18,6 @@ from kaon.plugin.query import ListQuery, select_page, where_clauses
 DHCP_AGENT_TYPE = 'DHCP agent'
 
 
-class AgentNotFound(exc.NotFound):
-    message = 'Agent %(id)s could not be found.'
-
-
 def utc_now() -> datetime.datetime:
     """Heartbeats keep sub-second precision: liveness is a comparison."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -85,7 +81,7 @@ def list_agents(conn: Connection, ctx: Context,
 def get_row(conn: Connection, agent_id: str) -> Any:
     row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
     if row is None:
-        raise AgentNotFound(id=agent_id)
+        raise exc.AgentNotFound(id=agent_id)
     return row
 
 

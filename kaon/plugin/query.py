@@ -92,18 +92,6 @@ def _after_marker(keys: list[tuple[Any, bool]], marker_row: Any) -> Any:
     return or_(*alternatives)
 
 
-# What the caller's own GET of the marker would raise (Neutron's types).
-_NOT_FOUND: dict[str, Callable[[str], exc.NotFound]] = {
-    'networks': lambda i: exc.NetworkNotFound(net_id=i),
-    'subnets': lambda i: exc.SubnetNotFound(subnet_id=i),
-    'ports': lambda i: exc.PortNotFound(port_id=i),
-}
-
-
-def _unknown(item_id: str) -> exc.NotFound:
-    return exc.ResourceNotFound()
-
-
 def _marker_row(conn: Connection, table: Table, marker: str,
                 clauses: list[Any]) -> Any:
     """The marker's row, read through the page's own clauses (the caller's
@@ -114,7 +102,9 @@ def _marker_row(conn: Connection, table: Table, marker: str,
     row = conn.execute(select(table).where(
         table.c.id == marker, *clauses)).mappings().first()
     if row is None:
-        raise _NOT_FOUND.get(table.name, _unknown)(marker)
+        # What the caller's own GET of the marker raises; tables are
+        # named by their collection (`ports` holds `port`s).
+        raise exc.not_found(table.name.removesuffix('s'), marker)
     return row
 
 
