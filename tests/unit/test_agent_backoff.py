@@ -93,6 +93,18 @@ def test_a_failed_network_is_disabled_when_deleted_and_at_stop():
     assert agent.drivers == {} and agent.health()['networks_failed'] == 0
 
 
+def test_a_check_queued_before_a_failure_does_not_end_it():
+    broken: set[str] = set()
+    agent, server, _ = failing_agent(broken)
+    server.networks['n1'] = network('n1')
+    agent.sync_state()
+    broken.add('n1')
+    agent.sync_state()                  # the reload fails: retried later
+    agent.check_network('n1')           # a check queued before it runs
+    assert 'n1' in agent.failures
+    assert agent.health()['networks_failed'] == 1
+
+
 def test_checks_log_repairs_and_a_server_that_cannot_read_fails(caplog):
     agent, server, _ = failing_agent(set())
     answers = {'n1': ['host/p1 missing, rewritten'],

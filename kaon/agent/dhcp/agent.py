@@ -144,22 +144,25 @@ class DhcpAgent:
     def check_networks(self) -> None:
         """Queue a check of the files of every network served without a
         failure; one check per network waits in the queue at a time."""
-        failing = self.failures.failing()
         for network_id in self.cache.ids():
             with self._checks_lock:
-                if network_id in failing or network_id in self._checks_queued:
+                if network_id in self.failures or \
+                        network_id in self._checks_queued:
                     continue
                 self._checks_queued.add(network_id)
             self._submit(network_id, CHECK_PRIORITY,
                          lambda n=network_id: self.check_network(n))
 
     def check_network(self, network_id: str) -> None:
+        """Check a served network's files.  One that failed since its check
+        was queued is left to its retry: only a configure that went
+        through ends a failure streak, never a check."""
         with self._checks_lock:
             self._checks_queued.discard(network_id)
         driver = self.drivers.get(network_id)
-        if driver is not None and self.cache.get(network_id) is not None:
+        if driver is not None and network_id not in self.failures and \
+                self.cache.get(network_id) is not None:
             self._check_files(network_id, driver)
-            self._served(network_id)
 
     def _check_files(self, network_id: str, driver: Any) -> None:
         """The driver repairs drift; each repair is logged.  Raises
