@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+import falcon
+
 from kaon import exceptions as exc
 
 # No Neutron body nests deeper than a handful of levels (a port's
@@ -51,11 +53,11 @@ def _check_content_type(content_type: str | None) -> None:
     """No Content-Type is taken as JSON (what curl -d sends is not)."""
     if not content_type:
         return
-    media, _, params = content_type.partition(';')
-    media = media.strip().lower()
-    charset = params.strip().lower().removeprefix('charset=').strip('"')
-    if media not in _JSON_TYPES and not media.endswith('+json') or \
-            params.strip() and charset not in ('utf-8', 'utf8'):
+    media, params = falcon.parse_header(content_type)
+    media = media.lower()
+    json_type = media in _JSON_TYPES or media.endswith('+json')
+    utf8 = params.get('charset', 'utf-8').lower() in ('utf-8', 'utf8')
+    if not json_type or not utf8 or set(params) - {'charset'}:
         raise exc.HTTPBadRequest(
             msg=f'Unsupported Content-Type {content_type[:60]!r}: send '
                 f'application/json')
