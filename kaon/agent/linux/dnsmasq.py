@@ -394,16 +394,14 @@ class Dnsmasq(DhcpDriver):
             argv = pm.cmdline()
             if not argv:
                 return []
-            wanted, done = self._command(pm.pid_file), []
+            wanted = self._command(pm.pid_file)
             if _run_as_args(argv) != _run_as_args(wanted):
                 self._respawn(pm)
                 self._ensure_watched(pm)
-                done = [f'restarted dnsmasq to run as {_run_as_args(wanted)}']
-            elif access.wait_watched(pm.pid, self._watched_dirs()):
-                self._ensure_watched(pm)
-                done = ['restarted dnsmasq: it did not watch its directories']
-            state.verified = (pm.pid, self._run_as())
-        return done
+                return [f'restarted dnsmasq to run as {_run_as_args(wanted)}']
+            if self._ensure_watched(pm):
+                return ['restarted dnsmasq: it did not watch its directories']
+        return []
 
     def _watched_dirs(self) -> list[str]:
         return [self.path(kind) for kind in KINDS]
@@ -415,22 +413,25 @@ class Dnsmasq(DhcpDriver):
             pm.spawn()
             state.tainted = bool(state.tagged)
 
-    def _ensure_watched(self, pm: ProcessManager) -> None:
+    def _ensure_watched(self, pm: ProcessManager) -> bool:
         """Never a running dnsmasq that serves no one: it must watch its
         three directories.  If it does not, fix what kaon owns and restart
-        it once; if it still does not, stop it and say why."""
+        it once (True); if it still does not, stop it and say why.  The
+        process found right is remembered (Reloads.verified)."""
+        state = self._reloads()
         missing = access.wait_watched(pm.pid, self._watched_dirs())
         if not missing:
-            return
-        state = self._reloads()
+            state.verified = (pm.pid, self._run_as())
+            return False
         with state.lock:
             state.tree.ensure_dirs()
             state.tree.check()
         self._respawn(pm)
         missing = access.wait_watched(pm.pid, self._watched_dirs())
-        if not missing:
-            return
         run_as = self._run_as()
+        if not missing:
+            state.verified = (pm.pid, run_as)
+            return True
         if self.process_monitor is not None:
             self.process_monitor.unregister(self.network_id, SERVICE)
         pm.disable()
