@@ -108,8 +108,7 @@ class InotifyLimits:
         """Make sure `count` more dnsmasqs can start, raising the limits
         if needed; HostLimitError if they cannot start."""
         with self._lock:
-            if self._room < count:
-                self._room = self._make_room(count)
+            self._ensure_room(count)
             if self._room < count:
                 raise HostLimitError(self._refusal)
             self._room -= count
@@ -118,8 +117,11 @@ class InotifyLimits:
         """Before starting `count` dnsmasqs (an agent's first sync): raise
         the limits once for all of them; claims follow one by one."""
         with self._lock:
-            if self._room < count:
-                self._room = self._make_room(count)
+            self._ensure_room(count)
+
+    def _ensure_room(self, count: int) -> None:
+        if self._room < count:
+            self._room = self._make_room(count)
 
     def _make_room(self, count: int) -> int:
         """Look at usage and limits, raise them if they would leave less
