@@ -131,16 +131,19 @@ def settle(srv: Any, limit: float = 180) -> float:
     seconds waited."""
     if not srv.proc or not os.path.isdir('/proc'):
         return 0.0
-    hz = os.sysconf('SC_CLK_TCK')
     t0 = time.perf_counter()
-    before = _cpu_ticks(srv.proc.pid)
     while time.perf_counter() - t0 < limit:
-        time.sleep(0.5)
-        after = _cpu_ticks(srv.proc.pid)
-        if (after - before) / hz < 0.025:
+        if cpu_percent(srv.proc.pid, 0.5) < 5:
             break
-        before = after
     return round(time.perf_counter() - t0, 1)
+
+
+def cpu_percent(pid: int, seconds: float) -> float:
+    """The process's CPU use over the next `seconds`, in % of one core."""
+    hz = os.sysconf('SC_CLK_TCK')
+    before = _cpu_ticks(pid)
+    time.sleep(seconds)
+    return round(100 * (_cpu_ticks(pid) - before) / hz / seconds, 1)
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,26 +39,15 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from oslo_config import cfg  # noqa: E402
-
 from benchmarks.common import (  # noqa: E402
     arguments, finish, machine, table)
-from kaon import conf as kaon_conf  # noqa: E402
 from kaon.agent.linux import dnsmasq_access, process  # noqa: E402
 from kaon.agent.linux.dnsmasq import Dnsmasq  # noqa: E402
+from tests.e2e.conftest import make_conf  # noqa: E402
 
 FULL = {'networks': 100, 'ports': 100, 'passes': 10}
 QUICK = {'networks': 20, 'ports': 50, 'passes': 5}
 INTERVALS = (2, 5, 10)
-
-
-def make_conf(state: str) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    conf.register_opts(kaon_conf.core_opts + kaon_conf.dhcp_agent_opts)
-    conf(args=[], default_config_files=[])
-    conf.set_override('state_path', state)
-    conf.set_override('dhcp_namespace_prefix', 'kt-qdhcp-')
-    return conf
 
 
 def network(index: int, ports: int) -> dict:
@@ -101,7 +89,7 @@ def drift(drivers: list[Dnsmasq]) -> None:
             f.write('fa:16:3e:ff:ff:ff,10.255.0.1\n')
 
 
-def bench_files(sizes: dict, state: str) -> tuple[dict, list[Dnsmasq]]:
+def bench_files(sizes: dict, state: str) -> dict[str, Any]:
     conf = make_conf(state)
     drivers = [Dnsmasq(conf, network(i, sizes['ports']), None, None)
                for i in range(sizes['networks'])]
@@ -125,32 +113,28 @@ def bench_files(sizes: dict, state: str) -> tuple[dict, list[Dnsmasq]]:
             'drift': {'networks': min(10, len(drivers)),
                       'repairs': d_repairs,
                       'cpu_ms': round(d_cpu * 1e3, 1),
-                      'wall_ms': round(d_wall * 1e3, 1)}}, drivers
+                      'wall_ms': round(d_wall * 1e3, 1)}}
 
 
-def start_dnsmasq(directory: str, namespace: str) -> subprocess.Popen:
+def dnsmasq_in(directory: str, namespace: str) -> process.ProcessManager:
+    """A bare dnsmasq watching `directory`'s three dirs, started the way
+    the driver starts one (ProcessManager); root, as what is measured is
+    kaon reading /proc, not dnsmasq reading files."""
     for kind in ('host', 'addn_hosts', 'opts'):
         os.makedirs(os.path.join(directory, kind))
-    os.chmod(directory, 0o755)
+    argv = ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null',
+            '--user=root', '--no-hosts', '--no-resolv', '--interface=lo',
+            '--bind-dynamic',
+            '--dhcp-range=127.0.0.0,static,255.0.0.0,600s',
+            f'--dhcp-hostsdir={directory}/host',
+            f'--hostsdir={directory}/addn_hosts',
+            f'--dhcp-optsdir={directory}/opts',
+            f'--pid-file={directory}/pid',
+            f'--dhcp-leasefile={directory}/leases']
     subprocess.run(['ip', 'netns', 'add', namespace], check=True)
-    child = subprocess.Popen(
-        ['ip', 'netns', 'exec', namespace, 'dnsmasq', '--keep-in-foreground',
-         '--conf-file=/dev/null', '--no-hosts', '--no-resolv',
-         '--interface=lo', '--bind-dynamic',
-         '--dhcp-range=127.0.0.0,static,255.0.0.0,600s',
-         f'--dhcp-hostsdir={directory}/host',
-         f'--hostsdir={directory}/addn_hosts',
-         f'--dhcp-optsdir={directory}/opts',
-         f'--pid-file={directory}/pid',
-         f'--dhcp-leasefile={directory}/leases'],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 5
-    while not os.path.exists(f'{directory}/pid') or \
-            not open(f'{directory}/pid').read().strip():
-        if time.monotonic() > deadline or child.poll() is not None:
-            raise RuntimeError('dnsmasq did not start')
-        time.sleep(0.01)
-    return child
+    return process.ProcessManager(directory, f'{directory}/pid',
+                                  lambda _pid_file: argv,
+                                  namespace=namespace)
 
 
 def bench_watch(sizes: dict, state: str) -> dict[str, Any] | None:
@@ -158,12 +142,10 @@ def bench_watch(sizes: dict, state: str) -> dict[str, Any] | None:
     if os.geteuid() != 0 or shutil.which('dnsmasq') is None:
         return None
     directory = os.path.join(state, 'watch')
-    os.chmod(state, 0o711)       # dnsmasq drops root: let it reach its dirs
     namespace = f'kt-bench-ns-{uuid.uuid4().hex[:6]}'
-    child = start_dnsmasq(directory, namespace)
+    pm = dnsmasq_in(directory, namespace)
     try:
-        with open(f'{directory}/pid') as f:
-            pid = int(f.read())
+        pid = pm.spawn()
         dirs = [os.path.join(directory, k)
                 for k in ('host', 'addn_hosts', 'opts')]
         dnsmasq_access.wait_watched(pid, dirs)
@@ -174,8 +156,7 @@ def bench_watch(sizes: dict, state: str) -> dict[str, Any] | None:
             unwatched = dnsmasq_access.unwatched(pid, dirs)
         per = (time.process_time() - cpu) / runs
     finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(5)
+        pm.disable()
         subprocess.run(['ip', 'netns', 'delete', namespace])
     return {'us_per_network': round(per * 1e6, 1),
             'ms_per_pass': round(per * sizes['networks'] * 1e3, 1),
@@ -224,7 +205,7 @@ def main() -> int:
     started = time.perf_counter()
     state = tempfile.mkdtemp(prefix='kt-bench-check-')
     try:
-        results['files'], _ = bench_files(sizes, state)
+        results['files'] = bench_files(sizes, state)
         results['watch'] = bench_watch(sizes, state)
     finally:
         shutil.rmtree(state, ignore_errors=True)

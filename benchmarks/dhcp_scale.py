@@ -39,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, _cpu_ticks, arguments, finish, first_line, is_root, machine,
+    Client, arguments, cpu_percent, finish, first_line, is_root, machine,
     table, unwind_on_signals)
 from tests.e2e.conftest import (  # noqa: E402
     BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, cleanup, leftovers)
@@ -89,13 +89,6 @@ def wait_all_served(srv: KaonServer, client: Client, count: int) -> None:
             raise RuntimeError(f'not all {count} networks served within '
                                f'{SERVE_TIMEOUT} s')
         time.sleep(1)
-
-
-def cpu_percent(pid: int, seconds: float) -> float:
-    hz = os.sysconf('SC_CLK_TCK')
-    before = _cpu_ticks(pid)
-    time.sleep(seconds)
-    return round(100 * (_cpu_ticks(pid) - before) / hz / seconds, 1)
 
 
 def vm_lease(client: Client, network_id: str) -> bool:
