@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kaon import constants
 from kaon.cli import output
 from kaon.cli.common import (add_command, apply_set, client_for,
                              delete_command, group, only_set, show_command,
@@ -16,10 +17,11 @@ AGENT_COLUMNS = [('ID', 'id'), ('Agent Type', 'agent_type'),
 AGENT_LONG = AGENT_COLUMNS + [('Description', 'description'),
                               ('Last Heartbeat', 'heartbeat_timestamp')]
 # openstack's --agent-type names of the agents kaon has (or may meet).
-AGENT_TYPES = {'dhcp': 'DHCP agent', 'l3': 'L3 agent',
-               'metadata': 'Metadata agent',
-               'open-vswitch': 'Open vSwitch agent',
-               'linux-bridge': 'Linux bridge agent'}
+AGENT_TYPES = {'dhcp': constants.AGENT_TYPE_DHCP,
+               'l3': constants.AGENT_TYPE_L3,
+               'metadata': constants.AGENT_TYPE_METADATA,
+               'open-vswitch': constants.AGENT_TYPE_OVS,
+               'linux-bridge': constants.AGENT_TYPE_LINUXBRIDGE}
 QUOTAS = ('network', 'subnet', 'port')
 
 

@@ -21,7 +21,7 @@ import time
 
 import requests
 
-from kaon import state_files
+from kaon import naming, state_files
 from kaon.agent.linux import ip_lib, process
 from kaon.cli import common, services, status
 from kaon.cli.client import CliError, configured_url
@@ -204,7 +204,8 @@ def _down(args: argparse.Namespace) -> int:
     # Only the bridges of this kaon's VMs: the agent already removed the
     # bridges of the networks it served when kaon up stopped, and other
     # bridges with the same prefix are not ours to touch.
-    bridges = {CONF.bridge_prefix + vm.network_id[:11] for vm in vms}
+    bridges = {naming.bridge(CONF.bridge_prefix, vm.network_id)
+               for vm in vms}
     removed = [b for b in sorted(bridges) if ip_lib.delete_bridge_if_unused(b)]
     print(f'kaon stopped; {len(vms)} VMs powered off, '
           f'{len(removed)} bridges removed (the database is kept)')

@@ -23,7 +23,9 @@ import time
 import uuid
 from typing import Any, Callable
 
+from kaon import naming
 from kaon.compute import store
+from kaon.constants import DEVICE_OWNER_COMPUTE
 
 READY_POLL = 0.02
 
@@ -86,13 +88,13 @@ class Compute:
         vm = store.Vm(name=request.name, id=instance_id,
                       network_id=network['id'], port_id=port['id'],
                       mac=port['mac_address'], namespace=self.vms.namespace(
-                          request.name), tap='tap' + port['id'][:11])
+                          request.name), tap=naming.tap(port['id']))
         guest = self.vms.guest(vm)
         try:
             on_stage('ready')
             self._wait_ready(port, network, timeout)
             on_stage('plug')
-            guest.plug(self.conf.bridge_prefix + network['id'][:11],
+            guest.plug(naming.bridge(self.conf.bridge_prefix, network['id']),
                        port['mac_address'], network['mtu'])
             guest.start_dhcp()
             on_stage('dhcp')
@@ -117,7 +119,7 @@ class Compute:
     def _port(self, request: BootRequest, network: dict,
               instance_id: str) -> tuple[dict, bool]:
         """The VM's port: the given one, bound to it, or a new one."""
-        binding = {'device_id': instance_id, 'device_owner': 'compute:nova'}
+        binding = {'device_id': instance_id, 'device_owner': DEVICE_OWNER_COMPUTE}
         if self.may_bind:
             binding['binding:host_id'] = self.conf.host
         try:
@@ -193,7 +195,7 @@ class Compute:
         if guest.dhcp_pid() is not None:
             return
         network = self.api.show('network', vm.network_id)
-        guest.plug(self.conf.bridge_prefix + vm.network_id[:11], vm.mac,
+        guest.plug(naming.bridge(self.conf.bridge_prefix, vm.network_id), vm.mac,
                    network['mtu'])
         guest.start_dhcp()
 

@@ -15,8 +15,6 @@ from kaon.db.models import agents, network_dhcp_agents
 from kaon.plugin import common
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
-DHCP_AGENT_TYPE = 'DHCP agent'
-
 
 def utc_now() -> datetime.datetime:
     """Heartbeats keep sub-second precision: liveness is a comparison."""

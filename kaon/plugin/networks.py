@@ -7,13 +7,12 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.constants import IPV6_MIN_MTU
+from kaon.constants import DEVICE_OWNER_DHCP, IPV6_MIN_MTU
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
 from kaon.plugin import common, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
-DHCP_OWNER = 'network:dhcp'
 
 
 def visible(ctx: Context) -> list[Any]:
@@ -124,7 +123,7 @@ def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:
     get_row(conn, ctx, net_id, for_update=True)  # 404, and the row lock
     port_rows = conn.execute(select(ports.c.id, ports.c.device_owner).where(
         ports.c.network_id == net_id)).all()
-    if any(p.device_owner != DHCP_OWNER for p in port_rows):
+    if any(p.device_owner != DEVICE_OWNER_DHCP for p in port_rows):
         raise exc.NetworkInUse(net_id=net_id)
     dhcp_ids = [p.id for p in port_rows]
     subnet_ids = list(conn.execute(select(subnets.c.id).where(

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
+from kaon.constants import DEVICE_OWNER_DHCP
 from kaon.context import Context
 from kaon.db.models import (allocation_pools, dns_nameservers, host_routes,
                             ip_allocations, networks, ports, subnets)
@@ -318,7 +319,7 @@ def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
         select(ports.c.device_owner).join(
             ip_allocations, ip_allocations.c.port_id == ports.c.id)
         .where(ip_allocations.c.subnet_id == subnet_id)).scalars().all()
-    if any(owner != nets.DHCP_OWNER for owner in owners):
+    if any(owner != DEVICE_OWNER_DHCP for owner in owners):
         raise exc.SubnetInUse(
             subnet_id=subnet_id,
             reason='One or more ports have an IP allocation from this subnet')

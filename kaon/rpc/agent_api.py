@@ -21,7 +21,8 @@ class DhcpPluginApi:
         self.timeout = timeout
 
     def _call(self, version: str, method: str, **kwargs: Any) -> Any:
-        cctxt = self.client.prepare(version=version, timeout=self.timeout)
+        cctxt = self.client.prepare(version=version, timeout=self.timeout,
+                                    transport_options=common.AT_LEAST_ONCE)
         return cctxt.call(common.admin_context(), method, **kwargs)
 
     def get_active_networks_info(self) -> list[dict]:
@@ -55,7 +56,8 @@ class PluginReportStateAPI:
         self.client = common.client(common.REPORTS, '1.4')
 
     def report_state(self, agent_state: dict) -> str | None:
-        cctxt = self.client.prepare(timeout=CONF.report_interval)
+        cctxt = self.client.prepare(timeout=CONF.report_interval,
+                                    transport_options=common.AT_LEAST_ONCE)
         now = datetime.datetime.now(datetime.timezone.utc)
         return cctxt.call(common.admin_context(), 'report_state',
                           agent_state={'agent_state': agent_state},

@@ -25,6 +25,13 @@ ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.scheduler.dhcp',
 
 _transports: dict[str, Any] = {}
 
+# For an agent's calls to the server: published with RabbitMQ's mandatory
+# flag, a call to a topic no queue is bound to (after a broker restart,
+# until the server has declared its queues again) fails at once with
+# MessageUndeliverable instead of waiting rpc_response_timeout (60 s) for
+# a reply that cannot come; the caller's backoff then tries again.
+AT_LEAST_ONCE = oslo_messaging.TransportOptions(at_least_once=True)
+
 
 def transport(conf: cfg.ConfigOpts = CONF) -> Any:
     """One RPC transport per URL and process (connections are pooled)."""

@@ -7,27 +7,20 @@ Neutron's names; results are the API's dicts.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import oslo_messaging
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
+from kaon.constants import DEVICE_OWNER_DHCP, dhcp_device_id
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 
 LOG = logging.getLogger(__name__)
-DHCP_OWNER = 'network:dhcp'
 ADMIN = Context.admin()
-
-
-def dhcp_device_id(host: str, network_id: str) -> str:
-    """Neutron's get_dhcp_agent_device_id: stable per host and network."""
-    host_uuid = uuid.uuid5(uuid.NAMESPACE_DNS, host.split('.')[0])
-    return f'dhcp{host_uuid}-{network_id}'
 
 
 class DhcpRpcCallback:
@@ -55,7 +48,7 @@ class DhcpRpcCallback:
                                         exc.NetworkNotFound)
     def create_dhcp_port(self, context: Any, **kwargs: Any) -> dict:
         port = dict(kwargs['port']['port'])
-        port.update(device_owner=DHCP_OWNER,
+        port.update(device_owner=DEVICE_OWNER_DHCP,
                     **{'binding:host_id': kwargs['host']})
         port.pop('mac_address', None)
         port.setdefault('admin_state_up', True)

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
+from kaon.constants import AGENT_TYPE_DHCP
 from kaon.db.models import agents, network_dhcp_agents as bindings, subnets
-from kaon.plugin.agents import (DHCP_AGENT_TYPE, hosted_network_counts,
-                                utc_now)
+from kaon.plugin.agents import hosted_network_counts, utc_now
 
 
 class NetworkHostedByDHCPAgent(exc.Conflict):
@@ -60,7 +60,7 @@ def has_dhcp_subnet(conn: Connection, network_id: str) -> bool:
 def _eligible(conn: Connection) -> list[Any]:
     """Alive, admin-up DHCP agents, least loaded first."""
     rows = conn.execute(select(agents).where(
-        agents.c.agent_type == DHCP_AGENT_TYPE,
+        agents.c.agent_type == AGENT_TYPE_DHCP,
         agents.c.admin_state_up.is_(True),
         agents.c.heartbeat_timestamp >= _alive_since())).all()
     load = hosted_network_counts(conn)
@@ -71,7 +71,7 @@ def could_add_agent(conn: Connection, hosting: set[str]) -> bool:
     """Is there an alive, admin-up DHCP agent not hosting the network yet?
     (A read: the notifier asks it before it dares a write transaction.)"""
     return conn.execute(select(agents.c.id).where(
-        agents.c.agent_type == DHCP_AGENT_TYPE,
+        agents.c.agent_type == AGENT_TYPE_DHCP,
         agents.c.admin_state_up.is_(True),
         agents.c.heartbeat_timestamp >= _alive_since(),
         agents.c.id.not_in(hosting)).limit(1)).first() is not None
@@ -101,7 +101,7 @@ def schedule_network(conn: Connection, network_id: str) -> list[Any]:
 
 def agent_for_host(conn: Connection, host: str) -> Any:
     return conn.execute(select(agents).where(
-        agents.c.agent_type == DHCP_AGENT_TYPE,
+        agents.c.agent_type == AGENT_TYPE_DHCP,
         agents.c.host == host)).first()
 
 
@@ -139,7 +139,7 @@ def active_networks(conn: Connection, host: str) -> list[str]:
 def _dhcp_agent(conn: Connection, agent_id: str) -> Any:
     agent = conn.execute(select(agents).where(
         agents.c.id == agent_id)).first()
-    if agent is None or agent.agent_type != DHCP_AGENT_TYPE:
+    if agent is None or agent.agent_type != AGENT_TYPE_DHCP:
         raise InvalidDHCPAgent(id=agent_id)
     return agent
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from typing import Any, Iterator
 
@@ -275,3 +277,38 @@ def test_update_and_delete_agent(api: Api, agents: Agents) -> None:
     assert again['admin_state_up'] is True, again
     assert again['description'] == '', again
     check_registered(again, agent.host)
+
+
+PROBE = '''
+import sys, time
+from kaon.conf import CONF
+from kaon.rpc.agent_api import DhcpPluginApi
+from kaon.rpc import common
+common.register_messaging_opts(CONF)
+CONF([], project='kaon', default_config_files=[])
+CONF.set_override('transport_url', sys.argv[1])
+t0 = time.monotonic()
+try:
+    DhcpPluginApi('kt-probe', timeout=30).get_active_networks_info()
+    outcome = 'answered'
+except Exception as err:
+    outcome = type(err).__name__
+print(outcome, round(time.monotonic() - t0, 1))
+'''
+
+
+def test_agent_call_with_no_server_queue_fails_at_once(
+        rabbit: RabbitMQ, server: KaonServer) -> None:
+    """After a broker restart, until the server has declared its queues
+    again, an agent's call has nowhere to go: it must fail at once (so the
+    agent's backoff retries in seconds), not wait out its timeout."""
+    server.stop()
+    try:
+        rabbit.restart()                # the server's queues are gone
+        probe = subprocess.run([sys.executable, '-c', PROBE, rabbit.url],
+                               capture_output=True, text=True, timeout=60)
+        outcome, took = probe.stdout.split()
+        assert outcome == 'MessageUndeliverable', probe.stderr[-2000:]
+        assert float(took) < 10, f'the call took {took}s to fail'
+    finally:
+        server.start()

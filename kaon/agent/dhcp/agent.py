@@ -26,10 +26,10 @@ import oslo_messaging
 
 from kaon.agent.backoff import Backoff
 from kaon.agent.dhcp.cache import Network, NetworkCache, Port
+from kaon.constants import DEVICE_OWNER_DHCP
 from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
-DHCP_OWNER = 'network:dhcp'
 # Work the agent queues itself, behind the server's casts (Neutron's
 # priorities: lower runs first; casts are 6 by default).
 RETRY_PRIORITY = 7
@@ -316,7 +316,7 @@ class DhcpAgent:
             driver.remove_ports([port])
 
     def _is_own_dhcp_port(self, port: Port) -> bool:
-        return port['device_owner'] == DHCP_OWNER and \
+        return port['device_owner'] == DEVICE_OWNER_DHCP and \
             port['binding:host_id'] in ('', self.conf.host)
 
     # Resync.

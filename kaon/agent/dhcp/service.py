@@ -25,6 +25,7 @@ from kaon.agent.linux.device_manager import DeviceManager
 from kaon.agent.linux.dnsmasq import Dnsmasq
 from kaon.agent.linux.inotify import InotifyLimits
 from kaon.agent.linux.process import ProcessMonitor
+from kaon.constants import AGENT_TYPE_DHCP
 from kaon.rpc import common
 from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
 
@@ -83,7 +84,7 @@ class DhcpAgentService:
         state = {
             'binary': BINARY, 'host': self.conf.host,
             'availability_zone': self.conf.availability_zone,
-            'topic': common.DHCP_AGENT, 'agent_type': 'DHCP agent',
+            'topic': common.DHCP_AGENT, 'agent_type': AGENT_TYPE_DHCP,
             'configurations': dict(
                 self.agent.cache.get_state(), **self.agent.health(),
                 inotify_max_user_instances=self._instances_limit(),

@@ -6,45 +6,35 @@ subnet), a namespace `<dhcp_namespace_prefix><network_id>`, and a veth pair:
 `ns-<port[:11]>` inside the namespace carries the port's MAC and addresses
 (dnsmasq listens there), `tap<port[:11]>` is a port of the network's bridge
 `<bridge_prefix><network[:11]>`, the same bridge the VMs of the network are
-plugged into.  Names are cut to 11 characters of the id because Linux
-device names have at most 15.
+plugged into (names: kaon.naming).
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
-import uuid
 from typing import Any
 
+from kaon import naming
 from kaon.agent.linux import ip_lib, iptables
+from kaon.constants import DEVICE_OWNER_DHCP, dhcp_device_id
 
 LOG = logging.getLogger(__name__)
 
-DEVICE_OWNER_DHCP = 'network:dhcp'
-
-
-def dhcp_device_id(host: str, network_id: str) -> str:
-    """Neutron's get_dhcp_agent_device_id: stable per (host, network), so a
-    restarted agent finds its own port again.  Like Neutron, only the short
-    host name counts."""
-    local = host.split('.')[0]
-    return f'dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, local)}-{network_id}'
-
 
 def namespace_name(conf: Any, network_id: str) -> str:
-    return conf.dhcp_namespace_prefix + network_id
+    return naming.dhcp_namespace(conf.dhcp_namespace_prefix, network_id)
 
 
 def bridge_name(conf: Any, network_id: str) -> str:
-    return conf.bridge_prefix + network_id[:11]
+    return naming.bridge(conf.bridge_prefix, network_id)
 
 
 def interface_name(port_id: str) -> str:
-    return 'ns-' + port_id[:11]
+    return naming.dhcp_device(port_id)
 
 
 def tap_name(port_id: str) -> str:
-    return 'tap' + port_id[:11]
+    return naming.tap(port_id)
 
 
 def dhcp_subnet_ids(network: dict) -> list[str]:
@@ -140,7 +130,7 @@ class DeviceManager:
         """A DHCP port replaced by a new one leaves its ns- device behind;
         two devices with addresses in one subnet would confuse dnsmasq."""
         for name in ip_lib.list_devices(namespace):
-            if name.startswith('ns-') and name != keep:
+            if naming.is_dhcp_device(name) and name != keep:
                 LOG.info('Removing stale device %s from %s', name, namespace)
                 ip_lib.delete_device(name, namespace)
 
@@ -150,7 +140,7 @@ class DeviceManager:
         namespace = namespace_name(self.conf, network['id'])
         if device_name:
             ip_lib.delete_device(device_name, namespace)
-            ip_lib.delete_device('tap' + device_name[3:])
+            ip_lib.delete_device(naming.tap_of_dhcp_device(device_name))
         ip_lib.delete_namespace(namespace)
         ip_lib.delete_bridge_if_unused(bridge_name(self.conf, network['id']))
 

@@ -25,10 +25,10 @@ from typing import Any, Iterable, Iterator
 
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.agent.linux.dnsmasq_subnets import Plan
+from kaon.constants import DEVICE_OWNER_DHCP
 
 LOG = logging.getLogger(__name__)
 
-DEVICE_OWNER_DHCP = 'network:dhcp'
 # A IPv6 subnet whose addresses come from SLAAC gets no address from DHCP.
 _NO_DHCP_ADDRESS = ('slaac', 'dhcpv6-stateless')
 # option 249: Microsoft's pre-RFC 3442 classless static routes, which
