@@ -1,12 +1,13 @@
-"""Agents: heartbeats (report_state), liveness and the agents resource."""
+"""Agents: heartbeats (report_state) and the agents resource; when an
+agent counts as alive is kaon.scheduler.liveness' rule."""
 from __future__ import annotations
 
 import datetime
 import json
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection, Row
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
@@ -14,17 +15,7 @@ from kaon.context import Context
 from kaon.db.models import agents, network_dhcp_agents
 from kaon.plugin import common
 from kaon.plugin.query import ListQuery, select_page, where_clauses
-
-
-def utc_now() -> datetime.datetime:
-    """Heartbeats keep sub-second precision: liveness is a comparison."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-
-
-def is_alive(heartbeat: datetime.datetime,
-             now: datetime.datetime | None = None) -> bool:
-    now = now or utc_now()
-    return (now - heartbeat).total_seconds() <= CONF.agent_down_time
+from kaon.scheduler.liveness import is_alive, utc_now
 
 
 def _neutron_time(value: datetime.datetime | None) -> str | None:
@@ -32,7 +23,7 @@ def _neutron_time(value: datetime.datetime | None) -> str | None:
     return value.strftime('%Y-%m-%d %H:%M:%S') if value else None
 
 
-def to_dict(row: Any) -> dict[str, Any]:
+def to_dict(row: Row[Any]) -> dict[str, Any]:
     agent = {k: v for k, v in row._mapping.items()
              if k not in ('resource_versions', 'load')}
     for key in ('created_at', 'started_at', 'heartbeat_timestamp'):
@@ -76,14 +67,15 @@ def list_agents(conn: Connection, ctx: Context,
     return [to_dict(r) for r in select_page(conn, agents, query, clauses)]
 
 
-def get_row(conn: Connection, agent_id: str) -> Any:
+def get_row(conn: Connection, agent_id: str) -> Row[Any]:
     row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
     if row is None:
         raise exc.AgentNotFound(id=agent_id)
     return row
 
 
-def get_agent(conn: Connection, ctx: Context, agent_id: str) -> dict:
+def get_agent(conn: Connection, ctx: Context,
+              agent_id: str) -> dict[str, Any]:
     return to_dict(get_row(conn, agent_id))
 
 
@@ -95,17 +87,11 @@ def update_agent(conn: Connection, ctx: Context, agent_id: str,
     return before
 
 
-def delete_agent(conn: Connection, ctx: Context, agent_id: str) -> dict:
+def delete_agent(conn: Connection, ctx: Context,
+                 agent_id: str) -> dict[str, Any]:
     agent = to_dict(get_row(conn, agent_id))
     conn.execute(delete(network_dhcp_agents).where(
         network_dhcp_agents.c.dhcp_agent_id == agent_id))
     conn.execute(delete(agents).where(agents.c.id == agent_id))
     return agent
 
-
-def hosted_network_counts(conn: Connection) -> dict[str, int]:
-    """Networks per DHCP agent, from the bindings (the scheduler's load)."""
-    rows = conn.execute(select(network_dhcp_agents.c.dhcp_agent_id,
-                               func.count()).group_by(
-        network_dhcp_agents.c.dhcp_agent_id))
-    return {agent_id: count for agent_id, count in rows}

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.schema import ColumnDefault
 
 from kaon.db.models import tags as tags_table
 from kaon.plugin.query import COLUMN_TO_ATTR, RENAMED
@@ -46,7 +47,7 @@ def bumped(row: Any) -> dict[str, Any]:
 
 def row_to_dict(row: Any) -> dict[str, Any]:
     """A table row as the API's attributes (renamed columns, both ids)."""
-    return to_api(dict(zip(row._fields, row)))
+    return to_api(dict(zip(row._fields, row, strict=True)))
 
 
 def to_api(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     for col in table.c:
         if col.name in values:
             full[col.name] = values[col.name]
-        elif col.default is not None:
+        elif isinstance(col.default, ColumnDefault):
             full[col.name] = col.default.arg
         else:
             full[col.name] = None

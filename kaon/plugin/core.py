@@ -1,30 +1,51 @@
 """The core plugin: one transaction per API call, events after commit.
 
-It knows nothing of HTTP.  Every call takes a request Context and API-shaped
-dicts (already validated by the API layer) and returns API-shaped dicts.
+It knows nothing of HTTP or RPC.  Every call takes a request Context and
+API-shaped dicts (already validated by the caller) and returns API-shaped
+dicts.  The API, the DHCP agents' RPC endpoints, the notifier and failover
+all come through here: none of them opens a transaction of its own.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any, Callable
 
 from sqlalchemy.engine import Connection
 
+from kaon.conf import CONF
 from kaon.context import Context
 from kaon.db.engine import Database
-from kaon.plugin import agents, dhcp, networks, ports, quotas, subnets
+from kaon.plugin import (
+    agents,
+    dhcp,
+    dhcp_agents,
+    networks,
+    ports,
+    quotas,
+    subnets,
+)
 from kaon.plugin.events import Events
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 
+LOG = logging.getLogger(__name__)
+# Module-level names: inside the classes `list` is a method or a field.
+Item = dict[str, Any]
+Items = list[Item]
+Ids = list[str]
+
 
 @dataclasses.dataclass(frozen=True)
 class _Ops:
-    list: Callable[[Connection, Context, ListQuery], list[dict]]
-    get: Callable[[Connection, Context, str], dict]
-    create: Callable[[Connection, Context, list[dict]], list[dict]] | None
-    update: Callable[[Connection, Context, str, dict], Any]
-    delete: Callable[[Connection, Context, str], Any]
+    list: Callable[[Connection, Context, ListQuery], Items]
+    get: Callable[[Connection, Context, str], Item]
+    create: Callable[[Connection, Context, Items], Items] | None
+    # Returns the item as it was, when the resource's events carry it.
+    update: Callable[[Connection, Context, str, Item], Item | None]
+    # Returns what the delete event carries as `removed`: the item as it
+    # was (a network: the ids of the DHCP ports deleted with it).
+    delete: Callable[[Connection, Context, str], Item | Ids]
 
 
 _OPS = {
@@ -46,45 +67,45 @@ class Plugin:
         self.db = db
         self.events = events or Events()
 
-    def list(self, resource: str, ctx: Context,
-             query: ListQuery) -> list[dict]:
+    def list(self, resource: str, ctx: Context, query: ListQuery) -> Items:
         with self.db.reading() as conn:
             return _OPS[resource].list(conn, ctx, query)
 
-    def get(self, resource: str, ctx: Context, item_id: str) -> dict:
+    def get(self, resource: str, ctx: Context, item_id: str) -> Item:
         with self.db.reading() as conn:
             return _OPS[resource].get(conn, ctx, item_id)
 
-    def create(self, resource: str, ctx: Context,
-               bodies: list[dict]) -> list[dict]:
+    def create(self, resource: str, ctx: Context, bodies: Items) -> Items:
         """Create one or many (bulk) resources, all or nothing."""
-        ops = _OPS[resource]
-        created = self.db.write(lambda conn: ops.create(conn, ctx, bodies))
+        create = _OPS[resource].create
+        if create is None:
+            raise TypeError(f'{resource} is not created through the plugin')
+        created = self.db.write(lambda conn: create(conn, ctx, bodies))
         return self._created(resource, ctx, created)
 
-    def create_agent_port(self, ctx: Context, body: dict) -> dict:
-        """The port a DHCP agent makes for itself, exempt from the port
-        quota but counted in it (kaon.plugin.quotas states the rule)."""
-        port, new = self.db.write(
-            lambda conn: ports.create_agent_port(conn, ctx, body))
-        return self._created('port', ctx, [port])[0] if new else port
-
-    def _created(self, resource: str, ctx: Context,
-                 created: list[dict]) -> list[dict]:
+    def _created(self, resource: str, ctx: Context, created: Items) -> Items:
         for item in created:
             self.events.publish(resource, 'create', ctx, {resource: item})
         return created
 
     def update(self, resource: str, ctx: Context, item_id: str,
-               body: dict) -> dict:
+               body: Item) -> Item:
         ops = _OPS[resource]
+        return self._update(resource, ctx, item_id, lambda conn: ops.update(
+            conn, ctx, item_id, body))
 
-        def work(conn: Connection) -> tuple[Any, dict]:
-            original = ops.update(conn, ctx, item_id, body)
-            return original, ops.get(conn, ctx, item_id)
+    def _update(self, resource: str, ctx: Context, item_id: str,
+                change: Callable[[Connection], Item | None]) -> Item:
+        """Run `change`, read the item back in the same transaction and
+        publish the update with the item before and after."""
+        get = _OPS[resource].get
+
+        def work(conn: Connection) -> tuple[Item | None, Item]:
+            original = change(conn)
+            return original, get(conn, ctx, item_id)
         original, updated = self.db.write(work)
         payload = {resource: updated}
-        if isinstance(original, dict):
+        if original is not None:
             payload[f'original_{resource}'] = original
         self.events.publish(resource, 'update', ctx, payload)
         return updated
@@ -92,11 +113,15 @@ class Plugin:
     def delete(self, resource: str, ctx: Context, item_id: str) -> None:
         ops = _OPS[resource]
         removed = self.db.write(lambda conn: ops.delete(conn, ctx, item_id))
+        self._deleted(resource, ctx, item_id, removed)
+
+    def _deleted(self, resource: str, ctx: Context, item_id: str,
+                 removed: Item | Ids) -> None:
         self.events.publish(resource, 'delete', ctx,
                             {f'{resource}_id': item_id, 'removed': removed})
 
     def network_owners(self, ctx: Context,
-                       net_ids: list[str]) -> dict[str, dict[str, Any]]:
+                       net_ids: Ids) -> dict[str, Item]:
         with self.db.reading() as conn:
             return networks.owners(conn, ctx, net_ids)
 
@@ -105,7 +130,7 @@ class Plugin:
         with self.db.reading() as conn:
             return quotas.limits(conn, project_id)
 
-    def list_quotas(self) -> list[dict[str, Any]]:
+    def list_quotas(self) -> Items:
         with self.db.reading() as conn:
             return [dict(quotas.limits(conn, p), project_id=p, tenant_id=p)
                     for p in quotas.projects_with_quotas(conn)]
@@ -120,49 +145,114 @@ class Plugin:
     def delete_quota(self, project_id: str) -> None:
         self.db.write(lambda conn: quotas.reset(conn, project_id))
 
-    # The DHCP side: heartbeats, network info for agents, scheduling.
-    def report_state(self, state: dict[str, Any]) -> str:
+    # What DHCP agents ask over RPC (Neutron's DhcpRpcCallback and
+    # AgentExtRpcCallback, whose names these are).
+    def report_state(self, state: Item) -> str:
+        """A heartbeat: 'new', 'alive' or 'revived'."""
         return self.db.write(lambda conn: agents.report_state(conn, state))
 
-    def network_infos(self, network_ids: list[str],
-                      dhcp_only: bool = True) -> list[dict]:
+    def get_active_networks_info(self, ctx: Context, host: str,
+                                 dhcp_only: bool = True) -> Items:
+        """The network infos the agent on `host` should serve, after
+        giving it the networks short of agents (network_auto_schedule)."""
+        if CONF.network_auto_schedule:
+            self.auto_schedule_networks(ctx, host)
+        with self.db.reading() as conn:
+            return dhcp.active_network_infos(conn, host, dhcp_only)
+
+    def network_infos(self, network_ids: Ids,
+                      dhcp_only: bool = True) -> Items:
         with self.db.reading() as conn:
             return dhcp.network_infos(conn, network_ids, dhcp_only)
 
-    def set_ports_status(self, port_ids: list[str], status: str) -> None:
+    def get_network_info(self, network_id: str) -> Item | None:
+        """One network as an agent sees it; None if it is gone."""
+        infos = self.network_infos([network_id])
+        return infos[0] if infos else None
+
+    def create_dhcp_port(self, ctx: Context, host: str, body: Item) -> Item:
+        """The agent's own port: exempt from the port quota but counted
+        in it (kaon.plugin.quotas states the rule); the same port again
+        if the agent asks twice."""
+        port, new = self.db.write(
+            lambda conn: dhcp.create_dhcp_port(conn, ctx, host, body))
+        return self._created('port', ctx, [port])[0] if new else port
+
+    def update_dhcp_port(self, ctx: Context, host: str, port_id: str,
+                         body: Item) -> Item:
+        return self._update('port', ctx, port_id, lambda conn:
+                            dhcp.update_dhcp_port(conn, ctx, host, port_id,
+                                                  body))
+
+    def release_dhcp_port(self, ctx: Context, network_id: str,
+                          device_id: str) -> None:
+        removed = self.db.write(lambda conn: dhcp.release_dhcp_port(
+            conn, ctx, network_id, device_id))
+        for port in removed:
+            self._deleted('port', ctx, port['id'], port)
+
+    def set_ports_status(self, port_ids: Ids, status: str) -> None:
+        """dhcp_ready_on_ports: with no L2 agent, DHCP ready is ACTIVE."""
         self.db.write(lambda conn: dhcp.set_ports_status(conn, port_ids,
                                                          status))
 
-    def agent_networks(self, ctx: Context, agent_id: str) -> list[dict]:
-        with self.db.reading() as conn:
-            agents.get_agent(conn, ctx, agent_id)
-            ids = scheduler.hosted_networks(conn, agent_id)
-            return networks.list_networks(conn, ctx, ListQuery(
-                filters={'id': ids}))
+    # Scheduling (Neutron's DhcpAgentSchedulerDbMixin).
+    def auto_schedule_networks(self, ctx: Context, host: str) -> Ids:
+        """Give the agent on `host` the DHCP networks short of agents."""
+        ids = self.db.write(
+            lambda conn: scheduler.auto_schedule_networks(conn, host))
+        for network_id in ids:
+            LOG.info('network %s auto-scheduled to %s', network_id, host)
+        return ids
 
-    def network_agents(self, ctx: Context, network_id: str) -> list[dict]:
+    def schedule_network(self, ctx: Context, network_id: str) -> Items:
+        """Bind the network to the agents it lacks; returns those agents
+        (the caller tells them: network_create_end)."""
+        return self.db.write(lambda conn: dhcp_agents.schedule_network(
+            conn, ctx, network_id))
+
+    def get_dhcp_agents_hosting_networks(self, ctx: Context,
+                                         network_ids: Ids) -> Items:
         with self.db.reading() as conn:
-            networks.get_row(conn, ctx, network_id)
-            return [agents.to_dict(a)
-                    for a in scheduler.hosting_agents(conn, network_id)]
+            return dhcp_agents.get_dhcp_agents_hosting_networks(
+                conn, ctx, network_ids)
+
+    def dhcp_hosting(self, ctx: Context, network_id: str,
+                     schedule: bool) -> dhcp_agents.Hosting:
+        """In one read, the agents hosting the network, whether one more
+        could be added (asked only when `schedule`) and the network dict
+        when an agent is or may be there to hear of it."""
+        with self.db.reading() as conn:
+            return dhcp_agents.hosting(conn, ctx, network_id, schedule)
+
+    def remove_networks_from_down_agents(self, ctx: Context) -> Ids:
+        """Failover: unbind the agents silent for 2 x agent_down_time;
+        returns the networks that lost one (to schedule again)."""
+        return self.db.write(scheduler.remove_networks_from_down_agents)
+
+    # The admin's dhcp_agent_scheduler extension.
+    def agent_networks(self, ctx: Context, agent_id: str) -> Items:
+        with self.db.reading() as conn:
+            return dhcp_agents.list_networks_on_dhcp_agent(conn, ctx,
+                                                           agent_id)
+
+    def network_agents(self, ctx: Context, network_id: str) -> Items:
+        with self.db.reading() as conn:
+            return dhcp_agents.list_dhcp_agents_hosting_network(
+                conn, ctx, network_id)
 
     def add_network_to_agent(self, ctx: Context, agent_id: str,
                              network_id: str) -> None:
-        def work(conn: Connection) -> Any:
-            agents.get_agent(conn, ctx, agent_id)
-            networks.get_row(conn, ctx, network_id)
-            return agents.to_dict(scheduler.add_network(conn, agent_id,
-                                                        network_id))
-        agent = self.db.write(work)
+        agent = self.db.write(lambda conn: dhcp_agents
+                              .add_network_to_dhcp_agent(conn, ctx, agent_id,
+                                                         network_id))
         self.events.publish('dhcp_agent_network', 'add', ctx,
                             {'network_id': network_id, 'agent': agent})
 
     def remove_network_from_agent(self, ctx: Context, agent_id: str,
                                   network_id: str) -> None:
-        def work(conn: Connection) -> Any:
-            agents.get_agent(conn, ctx, agent_id)
-            return agents.to_dict(scheduler.remove_network(conn, agent_id,
-                                                           network_id))
-        agent = self.db.write(work)
+        agent = self.db.write(lambda conn: dhcp_agents
+                              .remove_network_from_dhcp_agent(
+                                  conn, ctx, agent_id, network_id))
         self.events.publish('dhcp_agent_network', 'remove', ctx,
                             {'network_id': network_id, 'agent': agent})

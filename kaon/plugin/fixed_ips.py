@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from kaon import exceptions as exc
 from kaon.db.models import ip_allocations, subnets
@@ -20,10 +20,10 @@ from kaon.ipam import addresses, allocator, ranges
 from kaon.plugin.subnets import is_auto_address
 
 
-def _network_subnets(conn: Connection, network_id: str) -> list[Any]:
-    return conn.execute(select(subnets).where(
+def _network_subnets(conn: Connection, network_id: str) -> list[Row[Any]]:
+    return list(conn.execute(select(subnets).where(
         subnets.c.network_id == network_id)
-        .order_by(subnets.c.created_at, subnets.c.id)).all()
+        .order_by(subnets.c.created_at, subnets.c.id)))
 
 
 Allocation = dict[str, str]
@@ -37,14 +37,20 @@ def _record(conn: Connection, port: dict[str, Any], subnet: Any,
     return {'subnet_id': subnet.id, 'ip_address': address}
 
 
+def _take_slaac(conn: Connection, port: dict[str, Any],
+                subnet: Any) -> Allocation:
+    """A SLAAC subnet's address is the MAC's EUI-64: always there."""
+    return _record(conn, port, subnet,
+                   ranges.eui64(subnet.cidr, port['mac_address']))
+
+
 def _take_any(conn: Connection, port: dict[str, Any],
               subnet: Any) -> Allocation | None:
     if is_auto_address(subnet):
-        address = ranges.eui64(subnet.cidr, port['mac_address'])
-    else:
-        address = allocator.take_any(conn, subnet.id, subnet.ip_version)
-        if address is None:
-            return None
+        return _take_slaac(conn, port, subnet)
+    address = allocator.take_any(conn, subnet.id, subnet.ip_version)
+    if address is None:
+        return None
     return _record(conn, port, subnet, address)
 
 
@@ -65,7 +71,7 @@ def _allocate_default(conn: Connection, port: dict[str, Any],
     families: dict[int, list[Any]] = {4: [], 6: []}
     for subnet in candidates:
         if is_auto_address(subnet):
-            taken.append(_take_any(conn, port, subnet))
+            taken.append(_take_slaac(conn, port, subnet))
         else:
             families[subnet.ip_version].append(subnet)
     for family in families.values():
@@ -93,6 +99,7 @@ def _resolve(candidates: list[Any], network_id: str,
         if address and not _fits(subnet, address):
             raise exc.InvalidIpForSubnet(ip_address=address)
         return subnet
+    address = request['ip_address']   # the API requires one of the two
     subnet = next((s for s in candidates if _fits(s, address)), None)
     if subnet is None:
         raise exc.InvalidIpForNetwork(ip_address=address)
@@ -177,9 +184,10 @@ def replace(conn: Connection, port: dict[str, Any],
 def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
     """Does this request ask for an address the port already holds?"""
     if 'ip_address' in request:
-        return held['ip_address'] == request['ip_address'] and \
-            request.get('subnet_id', held['subnet_id']) == held['subnet_id']
-    return request.get('subnet_id') == held['subnet_id']
+        return bool(held['ip_address'] == request['ip_address'] and
+                    request.get('subnet_id', held['subnet_id']) ==
+                    held['subnet_id'])
+    return bool(request.get('subnet_id') == held['subnet_id'])
 
 
 def parse_filter(value: Any) -> tuple[str, str]:

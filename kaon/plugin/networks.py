@@ -14,7 +14,6 @@ from kaon.plugin import common, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 
-
 def visible(ctx: Context) -> list[Any]:
     """Non-admins see their own networks and shared or external ones."""
     if ctx.is_admin:
@@ -63,7 +62,8 @@ def get_row(conn: Connection, ctx: Context, net_id: str,
     return row
 
 
-def get_network(conn: Connection, ctx: Context, net_id: str) -> dict:
+def get_network(conn: Connection, ctx: Context,
+                net_id: str) -> dict[str, Any]:
     return _to_dicts(conn, [get_row(conn, ctx, net_id)])[0]
 
 

@@ -78,7 +78,8 @@ def get_row(conn: Connection, ctx: Context, port_id: str) -> Any:
     return row
 
 
-def get_port(conn: Connection, ctx: Context, port_id: str) -> dict:
+def get_port(conn: Connection, ctx: Context,
+             port_id: str) -> dict[str, Any]:
     return to_dicts(conn, [get_row(conn, ctx, port_id)])[0]
 
 
@@ -207,7 +208,8 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
     return before
 
 
-def delete_port(conn: Connection, ctx: Context, port_id: str) -> dict:
+def delete_port(conn: Connection, ctx: Context,
+                port_id: str) -> dict[str, Any]:
     """Delete a port and free its addresses; returns the deleted port."""
     row = get_row(conn, ctx, port_id)
     port = to_dicts(conn, [row])[0]

@@ -9,10 +9,10 @@ costs one indexed query).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Table, and_, false, or_, select, true
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import ColumnElement, Select
 
 from kaon import exceptions as exc
@@ -59,7 +59,7 @@ TAG_FILTERS = ('tags', 'tags-any', 'not-tags', 'not-tags-any')
 
 
 def where_clauses(table: Table, filters: dict[str, list[Any]],
-                  special: dict[str, SpecialFilter]) -> list[Any]:
+                  special: Mapping[str, SpecialFilter]) -> list[Any]:
     clauses = []
     for attr, values in filters.items():
         if attr in special:
@@ -109,10 +109,10 @@ def _marker_row(conn: Connection, table: Table, marker: str,
 
 
 def select_page(conn: Connection, table: Table, query: ListQuery,
-                clauses: list[Any]) -> list[Any]:
+                clauses: list[Any]) -> list[Row[Any]]:
     """The rows of one page, in the requested order."""
     keys = _order(table, query.sorts, query.page_reverse)
-    stmt: Select = select(table).where(*clauses)
+    stmt: Select[Any] = select(table).where(*clauses)
     if query.marker:
         stmt = stmt.where(_after_marker(keys, _marker_row(
             conn, table, query.marker, clauses)))
@@ -120,4 +120,4 @@ def select_page(conn: Connection, table: Table, query: ListQuery,
     if query.limit:
         stmt = stmt.limit(query.limit)
     rows = conn.execute(stmt).all()
-    return rows[::-1] if query.page_reverse else rows
+    return list(rows[::-1] if query.page_reverse else rows)

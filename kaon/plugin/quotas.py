@@ -17,11 +17,13 @@ DHCP because its project is at its port limit.  A project's port count
 may thus exceed its limit by its DHCP ports, at most one per DHCP-enabled
 network per agent (dhcp_agents_per_network), so bounded by the network
 quota; the project's own creates are refused from then on.  The exemption
-belongs to the caller (the RPC endpoint, through Plugin.create_agent_port),
+belongs to the caller (the RPC endpoint, through Plugin.create_dhcp_port),
 never to a body: a port created through the API with device_owner
 network:dhcp is checked like any other.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
@@ -68,7 +70,7 @@ def reset(conn: Connection, project_id: str) -> None:
 
 
 def enforce_bodies(conn: Connection, resource: str,
-                   bodies: list[dict]) -> None:
+                   bodies: list[dict[str, Any]]) -> None:
     """enforce() for a (bulk) create: what each project adds at once."""
     adding: dict[str, int] = {}
     for body in bodies:

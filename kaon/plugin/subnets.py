@@ -11,8 +11,15 @@ from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.constants import DEVICE_OWNER_DHCP
 from kaon.context import Context
-from kaon.db.models import (allocation_pools, dns_nameservers, host_routes,
-                            ip_allocations, networks, ports, subnets)
+from kaon.db.models import (
+    allocation_pools,
+    dns_nameservers,
+    host_routes,
+    ip_allocations,
+    networks,
+    ports,
+    subnets,
+)
 from kaon.ipam import allocator, ranges
 from kaon.plugin import common, networks as nets, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
@@ -70,7 +77,8 @@ def get_row(conn: Connection, ctx: Context, subnet_id: str) -> Any:
     return row
 
 
-def get_subnet(conn: Connection, ctx: Context, subnet_id: str) -> dict:
+def get_subnet(conn: Connection, ctx: Context,
+               subnet_id: str) -> dict[str, Any]:
     return _to_dicts(conn, [get_row(conn, ctx, subnet_id)])[0]
 
 
@@ -224,7 +232,8 @@ def _store_pools(conn: Connection, subnet_id: str,
                  pools: list[ranges.Range], version: int) -> None:
     conn.execute(delete(allocation_pools).where(
         allocation_pools.c.subnet_id == subnet_id))
-    rows = [{'subnet_id': subnet_id, 'first_ip': ranges.to_ip(p.first, version),
+    rows = [{'subnet_id': subnet_id,
+             'first_ip': ranges.to_ip(p.first, version),
              'last_ip': ranges.to_ip(p.last, version)} for p in pools]
     if rows:
         conn.execute(insert(allocation_pools), rows)
@@ -309,10 +318,12 @@ def _check_gateway_free(conn: Connection, subnet_id: str,
         raise exc.IpAddressAlreadyAllocated(ip=gateway, subnet_id=subnet_id)
 
 
-def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
+def delete_subnet(conn: Connection, ctx: Context,
+                  subnet_id: str) -> dict[str, Any]:
     """Delete a subnet unless a non-DHCP port holds an address on it.
 
-    The DHCP ports' addresses on it go with it.  Returns the subnet row.
+    The DHCP ports' addresses on it go with it.  Returns the subnet's own
+    columns (as attributes; no pools, routes or servers).
     """
     row = get_row(conn, ctx, subnet_id)
     owners = conn.execute(
@@ -327,4 +338,4 @@ def delete_subnet(conn: Connection, ctx: Context, subnet_id: str) -> Any:
         ip_allocations.c.subnet_id == subnet_id))
     common.drop_tags(conn, [subnet_id])
     conn.execute(delete(subnets).where(subnets.c.id == subnet_id))
-    return row
+    return common.row_to_dict(row)

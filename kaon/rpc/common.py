@@ -19,9 +19,9 @@ PLUGIN = 'q-plugin'
 REPORTS = 'q-reports-plugin'
 DHCP_AGENT = 'dhcp_agent'
 
-# Remote exceptions from these modules are re-raised as themselves.
-ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.scheduler.dhcp',
-                  'kaon.plugin.agents']
+# Remote exceptions from these modules are re-raised as themselves (the
+# modules that define kaon's exceptions).
+ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.plugin.dhcp_agents']
 
 _transports: dict[str, Any] = {}
 

@@ -7,6 +7,10 @@ a fanout.  Unlike Neutron, the casts leave from one background thread: the
 API request never waits for the broker, and a broker or agent that is down
 cannot make `POST /v2.0/ports` slow or fail.  One thread keeps the order of
 the events.
+
+A notifier serves one plugin (it subscribes to that plugin's events): every
+process whose plugin changes things agents must hear of runs one, an API
+worker as much as the process serving the agents' RPC calls.
 """
 from __future__ import annotations
 
@@ -17,13 +21,14 @@ from typing import Any, Callable
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
-from kaon.conf import CONF
-from kaon.plugin import networks
-from kaon.scheduler import dhcp as scheduler
 from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
 ADMIN = Context.admin()
+# An event's payload, and a hosting agent as the plugin returns it.
+Payload = dict[str, Any]
+Agent = dict[str, Any]
+Handler = Callable[[Payload], None]
 
 # Port changes an agent must hear about (Neutron's _notification_is_needed).
 _PORT_FIELDS = ('fixed_ips', 'mac_address', 'extra_dhcp_opts',
@@ -33,6 +38,9 @@ _PRIORITY = {'network_create_end': 0, 'network_update_end': 1,
              'subnet_update_end': 3, 'subnet_delete_end': 4,
              'port_create_end': 6, 'port_update_end': 6,
              'port_delete_end': 6}
+# Neutron's DEVICE_ID_RESERVED_DHCP_PORT: made ahead of any agent, its
+# creation schedules nothing.
+_RESERVED_DHCP_PORT = 'reserved_dhcp_port'
 
 
 class DhcpAgentNotifier:
@@ -40,7 +48,7 @@ class DhcpAgentNotifier:
         self.plugin = plugin
         self.client = common.client(common.DHCP_AGENT, '1.0')
         self._jobs = NetworkWorkQueue(workers=4, name='dhcp-notifier')
-        handlers: dict[tuple[str, str], Callable[[dict], None]] = {
+        handlers: dict[tuple[str, str], Handler] = {
             ('network', 'update'): self._network_updated,
             ('network', 'delete'): self._network_deleted,
             ('subnet', 'create'): self._subnet_changed,
@@ -56,8 +64,14 @@ class DhcpAgentNotifier:
         for (resource, event), handler in handlers.items():
             plugin.events.subscribe(resource, event, self._enqueuer(handler))
 
-    def start(self) -> None:
+    def start(self) -> DhcpAgentNotifier:
         """Nothing to start: work runs on the queue's pool as it comes."""
+        return self
+
+    def stop(self) -> None:
+        """Finish the casts under way; events after this are refused (and
+        logged by the plugin's event bus)."""
+        self._jobs.shutdown()
 
     def reschedule(self, network_id: str) -> None:
         """Find agents for a network that lost one (failover)."""
@@ -67,15 +81,16 @@ class DhcpAgentNotifier:
         """Block until every queued event has been cast (tests, shutdown)."""
         self._jobs.wait_idle()
 
-    def _enqueuer(self, handler: Callable[[dict], None]) -> Callable:
+    def _enqueuer(self, handler: Handler
+                  ) -> Callable[[str, str, Any, Payload], None]:
         def enqueue(_resource: str, _event: str, _ctx: Any,
-                    payload: dict) -> None:
+                    payload: Payload) -> None:
             self._jobs.submit(_network_of(payload), 0,
                               lambda: handler(payload))
         return enqueue
 
     # Casting.
-    def _cast(self, agent: Any, method: str, payload: dict,
+    def _cast(self, agent: Agent, method: str, payload: Payload,
               priority: int | None = None) -> None:
         if not agent['admin_state_up']:
             return
@@ -86,54 +101,43 @@ class DhcpAgentNotifier:
         cctxt.cast(common.admin_context(), method, payload=payload)
 
     def _cast_hosting(self, network_id: str, method: str,
-                      payload: dict) -> None:
+                      payload: Payload) -> None:
         for agent in self._hosting(network_id):
             self._cast(agent, method, payload)
 
-    def _hosting(self, network_id: str) -> list[dict]:
-        with self.plugin.db.reading() as conn:
-            return [dict(a._mapping) for a in
-                    scheduler.hosting_agents(conn, network_id)]
+    def _hosting(self, network_id: str) -> list[Agent]:
+        return self.plugin.get_dhcp_agents_hosting_networks(ADMIN,
+                                                            [network_id])
 
     def _schedule(self, network_id: str) -> None:
         """Bind the network if it lacks agents; tell the new ones."""
-        new = self.plugin.db.write(
-            lambda conn: scheduler.schedule_network(conn, network_id))
-        for agent in new:
-            self._cast(dict(agent._mapping), 'network_create_end',
+        for agent in self.plugin.schedule_network(ADMIN, network_id):
+            self._cast(agent, 'network_create_end',
                        {'network': {'id': network_id}})
 
     def _hosting_and_network(self, network_id: str, schedule: bool
-                             ) -> tuple[list[dict], dict | None]:
+                             ) -> tuple[list[Agent], Payload | None]:
         """The hosting agents and (only if there are any) the network dict,
         in one read; a write to schedule only if the network is short of
-        agents and an eligible agent exists (with no agents at all, a port
-        create costs the notifier one read)."""
-        with self.plugin.db.reading() as conn:
-            agents = [dict(a._mapping)
-                      for a in scheduler.hosting_agents(conn, network_id)]
-            short = schedule and \
-                len(agents) < CONF.dhcp_agents_per_network and \
-                scheduler.could_add_agent(conn, {a['id'] for a in agents})
-            network = networks.get_network(conn, ADMIN, network_id) \
-                if agents or short else None
-        if short:
-            self._schedule(network_id)
-            agents = self._hosting(network_id)
-        return agents, network
+        agents and an eligible agent exists."""
+        hosting = self.plugin.dhcp_hosting(ADMIN, network_id, schedule)
+        if not hosting.can_add_agent:
+            return hosting.agents, hosting.network
+        self._schedule(network_id)
+        return self._hosting(network_id), hosting.network
 
     # Event handlers.
-    def _network_updated(self, payload: dict) -> None:
+    def _network_updated(self, payload: Payload) -> None:
         net = payload['network']
         self._cast_hosting(net['id'], 'network_update_end', {'network': net})
 
-    def _network_deleted(self, payload: dict) -> None:
+    def _network_deleted(self, payload: Payload) -> None:
         cctxt = self.client.prepare(fanout=True)
         cctxt.cast(common.admin_context(), 'network_delete_end', payload={
             'network_id': payload['network_id'],
             'priority': _PRIORITY['network_delete_end']})
 
-    def _subnet_changed(self, payload: dict) -> None:
+    def _subnet_changed(self, payload: Payload) -> None:
         subnet = payload['subnet']
         method = 'subnet_update_end' if 'original_subnet' in payload \
             else 'subnet_create_end'
@@ -143,16 +147,16 @@ class DhcpAgentNotifier:
             self._cast(agent, method, {'subnet': dict(subnet,
                                                       network=network)})
 
-    def _subnet_deleted(self, payload: dict) -> None:
-        network_id = payload['removed'].network_id
+    def _subnet_deleted(self, payload: Payload) -> None:
+        network_id = payload['removed']['network_id']
         self._cast_hosting(network_id, 'subnet_delete_end', {
             'subnet_id': payload['subnet_id'], 'network_id': network_id})
 
-    def _port_created(self, payload: dict) -> None:
+    def _port_created(self, payload: Payload) -> None:
         port = payload['port']
         agents, network = self._hosting_and_network(
             port['network_id'],
-            schedule=port['device_id'] != 'reserved_dhcp_port')
+            schedule=port['device_id'] != _RESERVED_DHCP_PORT)
         first = random.choice(agents) if agents else None
         body = {'port': dict(port, network=network)}
         for agent in agents:
@@ -160,27 +164,27 @@ class DhcpAgentNotifier:
             self._cast(agent, 'port_create_end', body,
                        priority=5 if agent is first else 6)
 
-    def _port_updated(self, payload: dict) -> None:
+    def _port_updated(self, payload: Payload) -> None:
         port, before = payload['port'], payload['original_port']
         if any(port.get(f) != before.get(f) for f in _PORT_FIELDS):
             self._cast_hosting(port['network_id'], 'port_update_end',
                                {'port': port})
 
-    def _port_deleted(self, payload: dict) -> None:
+    def _port_deleted(self, payload: Payload) -> None:
         port = payload['removed']
         self._cast_hosting(port['network_id'], 'port_delete_end', {
             'port_id': port['id'], 'network_id': port['network_id'],
             'fixed_ips': port['fixed_ips']})
 
-    def _added_to_agent(self, payload: dict) -> None:
+    def _added_to_agent(self, payload: Payload) -> None:
         self._cast(payload['agent'], 'network_create_end',
                    {'network': {'id': payload['network_id']}})
 
-    def _removed_from_agent(self, payload: dict) -> None:
+    def _removed_from_agent(self, payload: Payload) -> None:
         self._cast(payload['agent'], 'network_delete_end',
                    {'network_id': payload['network_id']})
 
-    def _agent_updated(self, payload: dict) -> None:
+    def _agent_updated(self, payload: Payload) -> None:
         agent, before = payload['agent'], payload['original_agent']
         if agent['admin_state_up'] != before['admin_state_up']:
             cctxt = self.client.prepare(topic=agent['topic'],
@@ -189,13 +193,12 @@ class DhcpAgentNotifier:
                 'admin_state_up': agent['admin_state_up']})
 
 
-def _network_of(payload: dict) -> str:
+def _network_of(payload: Payload) -> str:
     """The network an event belongs to: its events are cast in order."""
     for key in ('port', 'subnet', 'removed'):
         item = payload.get(key)
         if isinstance(item, dict) and 'network_id' in item:
-            return item['network_id']
+            return str(item['network_id'])
     if 'network' in payload:
-        return payload['network']['id']
-    removed = payload.get('removed')
-    return payload.get('network_id') or getattr(removed, 'network_id', '')
+        return str(payload['network']['id'])
+    return str(payload.get('network_id', ''))

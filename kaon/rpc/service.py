@@ -1,23 +1,35 @@
-"""The server's RPC side: endpoints for agents, the notifier, failover."""
+"""The server's RPC side: endpoints for agents, the notifier, failover.
+
+Wiring: one ServerRpc per server (its consumers on `q-plugin` and
+`q-reports-plugin` and the failover loop), and one DhcpAgentNotifier per
+plugin, since a notifier hears only its own plugin's events.  A process
+where the API and the RPC service share one plugin passes that plugin's
+notifier in (`ServerRpc(plugin, notifier)`: the caller starts and stops
+it); without one, ServerRpc makes, starts and stops its own, for the
+events of its own plugin (ports the agents create, failover).
+"""
 from __future__ import annotations
 
 import logging
 import threading
 
 from kaon.conf import CONF
+from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
 from kaon.rpc.dhcp_rpc import AgentExtRpcCallback, DhcpRpcCallback
 from kaon.rpc.notifier import DhcpAgentNotifier
-from kaon.scheduler import dhcp as scheduler
 
 LOG = logging.getLogger(__name__)
+ADMIN = Context.admin()
 
 
 class ServerRpc:
-    def __init__(self, plugin: Plugin) -> None:
+    def __init__(self, plugin: Plugin,
+                 notifier: DhcpAgentNotifier | None = None) -> None:
         self.plugin = plugin
-        self.notifier = DhcpAgentNotifier(plugin)
+        self._own_notifier = notifier is None
+        self.notifier = notifier or DhcpAgentNotifier(plugin)
         self.servers = [
             common.server(common.PLUGIN, CONF.host,
                           [DhcpRpcCallback(plugin)]),
@@ -28,8 +40,9 @@ class ServerRpc:
         self._failover = threading.Thread(target=self._failover_loop,
                                           daemon=True, name='dhcp-failover')
 
-    def start(self) -> 'ServerRpc':
-        self.notifier.start()
+    def start(self) -> ServerRpc:
+        if self._own_notifier:
+            self.notifier.start()
         for server in self.servers:
             server.start()
         if CONF.allow_automatic_dhcp_failover:
@@ -42,17 +55,22 @@ class ServerRpc:
             server.stop()
         for server in self.servers:
             server.wait()
+        if self._failover.is_alive():
+            self._failover.join()
+        if self._own_notifier:
+            self.notifier.stop()
 
     def _failover_loop(self) -> None:
         """Neutron's remove_networks_from_down_agents, every half down time."""
         interval = max(CONF.agent_down_time // 2, 1)
         while not self._stop.wait(interval):
             try:
-                moved = self.plugin.db.write(
-                    scheduler.remove_networks_from_down_agents)
-                for network_id in moved:
-                    LOG.warning('network %s lost a dead DHCP agent; '
-                                'rescheduling', network_id)
-                    self.notifier.reschedule(network_id)
+                self._fail_over()
             except Exception:  # noqa: BLE001 - try again next round
                 LOG.exception('DHCP failover check failed')
+
+    def _fail_over(self) -> None:
+        for network_id in self.plugin.remove_networks_from_down_agents(ADMIN):
+            LOG.warning('network %s lost a dead DHCP agent; rescheduling',
+                        network_id)
+            self.notifier.reschedule(network_id)
