@@ -84,11 +84,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, arguments, finish, first_line, is_root, machine, pct, table,
-    unwind_on_signals)
-
-from tests.e2e.conftest import (  # noqa: E402
-    BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
+    Client,
+    arguments,
+    finish,
+    first_line,
+    is_root,
+    machine,
+    pct,
+    table,
+    unwind_on_signals,
+)
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers  # noqa: E402
 from tests.support.server import KaonServer  # noqa: E402
 from tests.support.vm import Vms  # noqa: E402
 
@@ -516,7 +522,7 @@ def grow(env: Env, srv: KaonServer, cidr: str, n: int, concurrency: int,
             if rec is None:
                 continue
             pid = rec['port']['id']
-            w.wait(lambda: pid in w.reads, SERVE_TIMEOUT)
+            w.wait(lambda pid=pid: pid in w.reads, SERVE_TIMEOUT)
             if (i + 1) % sizes['sample_every'] == 0 and pid in w.reads:
                 samples.append(dict(vm_check(env, rec['port']), index=i + 1))
     else:

@@ -39,10 +39,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.common import (  # noqa: E402
-    Client, arguments, cpu_percent, finish, first_line, is_root, machine,
-    table, unwind_on_signals)
+    Client,
+    arguments,
+    cpu_percent,
+    finish,
+    first_line,
+    is_root,
+    machine,
+    table,
+    unwind_on_signals,
+)
 from tests.e2e.conftest import (  # noqa: E402
-    BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, cleanup, leftovers)
+    BRIDGE_PREFIX,
+    NS_PREFIX,
+    _our_dnsmasqs,
+    cleanup,
+    leftovers,
+)
 from tests.support.server import KaonServer  # noqa: E402
 from tests.support.vm import Vms  # noqa: E402
 
