@@ -40,8 +40,10 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     Client,
     arguments,
     finish,
@@ -50,8 +52,8 @@ from benchmarks.common import (  # noqa: E402
     settle,
     table,
 )
-from tests.support.postgres import PostgresInstance, PostgresNotInstalled  # noqa: E402
-from tests.support.server import KaonServer  # noqa: E402
+from tests.support.postgres import PostgresInstance, PostgresNotInstalled
+from tests.support.server import KaonServer
 
 FULL = {'creates': 1000, 'list_ports': 10_000, 'list_runs': 7,
         'big_ports': 100_000, 'ipam_creates': 200, 'raw_ops': 2000,

@@ -35,11 +35,13 @@ from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import Client, arguments, finish, machine, settle, table  # noqa: E402
-from tests.support.keystone import Keystone  # noqa: E402
-from tests.support.keystone_cloud import Cloud  # noqa: E402
-from tests.support.server import KaonServer  # noqa: E402
+from benchmarks.common import Client, arguments, finish, machine, settle, table
+from tests.support.keystone import Keystone
+from tests.support.keystone_cloud import Cloud
+from tests.support.server import KaonServer
 
 FULL = {'foreign_ports': 10_000, 'runs': 21, 'single': 300}
 QUICK = {'foreign_ports': 2000, 'runs': 9, 'single': 100}

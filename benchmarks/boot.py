@@ -63,8 +63,10 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     arguments,
     first_line,
     is_root,
@@ -72,9 +74,9 @@ from benchmarks.common import (  # noqa: E402
     pct,
     table,
 )
-from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers  # noqa: E402
-from tests.support.procs import processes_naming  # noqa: E402
-from tests.support.server import free_port  # noqa: E402
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers
+from tests.support.procs import processes_naming
+from tests.support.server import free_port
 
 FULL = [50, 200]
 QUICK = [20]

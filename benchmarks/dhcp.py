@@ -82,8 +82,10 @@ from typing import Any, Callable, Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     Client,
     arguments,
     finish,
@@ -94,9 +96,9 @@ from benchmarks.common import (  # noqa: E402
     table,
     unwind_on_signals,
 )
-from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers  # noqa: E402
-from tests.support.server import KaonServer  # noqa: E402
-from tests.support.vm import Vms  # noqa: E402
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers
+from tests.support.server import KaonServer
+from tests.support.vm import Vms
 
 FULL = {'ports': 1000, 'concurrency': 8, 'sample_every': 100,
         'window': 100, 'networks': 100, 'ports_per_network': 20,
