@@ -40,13 +40,20 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
-    Client, arguments, finish, machine, pct, settle, table)
-
-from tests.support.postgres import (  # noqa: E402
-    PostgresInstance, PostgresNotInstalled)
-from tests.support.server import KaonServer  # noqa: E402
+from benchmarks.common import (
+    Client,
+    arguments,
+    finish,
+    machine,
+    pct,
+    settle,
+    table,
+)
+from tests.support.postgres import PostgresInstance, PostgresNotInstalled
+from tests.support.server import KaonServer
 
 FULL = {'creates': 1000, 'list_ports': 10_000, 'list_runs': 7,
         'big_ports': 100_000, 'ipam_creates': 200, 'raw_ops': 2000,
@@ -62,7 +69,7 @@ TARGETS = {'creates_per_s_c8': 150, 'p99_ms_c8': 100, 'list_s': 0.5,
 POPULATE_BATCH = 100
 
 
-# -- measuring -----------------------------------------------------------------
+# -- measuring ----------------------------------------------------------------
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
@@ -169,7 +176,7 @@ def explain_failure(srv: KaonServer, err: BaseException) -> None:
         print('server log (tail):\n' + srv.log()[-3000:], file=sys.stderr)
 
 
-# -- (a) creates ------------------------------------------------------------------
+# -- (a) creates --------------------------------------------------------------
 
 def bench_creates(srv: KaonServer, backend: str, workers: int,
                   sizes: dict[str, int], third_octet: int) -> list[dict]:
@@ -208,7 +215,7 @@ def bench_creates(srv: KaonServer, backend: str, workers: int,
     return rows
 
 
-# -- (b) list -----------------------------------------------------------------------
+# -- (b) list -----------------------------------------------------------------
 
 def bench_list(srv: KaonServer, backend: str, sizes: dict[str, int],
                cidr: str) -> dict[str, Any]:
@@ -270,7 +277,7 @@ def run_server_benches(backend: str, srv: KaonServer, workers: int,
         stop_server(srv)
 
 
-# -- (c) IPAM at scale ------------------------------------------------------------
+# -- (c) IPAM at scale --------------------------------------------------------
 
 class _RetryCounter(logging.Handler):
     def __init__(self) -> None:
@@ -397,6 +404,7 @@ def _raw_ops(db: Any, subnet_id: str, n: int) -> tuple[float, float]:
 
 def _range_count(db: Any, subnet_id: str) -> int:
     from sqlalchemy import func, select
+
     from kaon.db.models import availability_ranges as ar
     with db.reading() as conn:
         return conn.execute(select(func.count()).select_from(ar).where(
@@ -406,6 +414,7 @@ def _range_count(db: Any, subnet_id: str) -> int:
 def fragment(config: str, nets: dict, every: int = 10) -> int:
     """Delete every `every`-th port of the /8 (one transaction): holes."""
     from sqlalchemy import select
+
     from kaon.db.models import ports
     from kaon.plugin import ports as port_ops
     db, _plugin, ctx = _in_process(config)
@@ -499,7 +508,7 @@ def bench_ipam(sizes: dict[str, int]) -> dict[str, Any]:
         stop_server(srv)
 
 
-# -- report ---------------------------------------------------------------------
+# -- report -------------------------------------------------------------------
 
 def verdict(ok: bool) -> str:
     return 'ok' if ok else 'MISSED'

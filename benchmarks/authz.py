@@ -35,13 +35,13 @@ from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
-    Client, arguments, finish, machine, settle, table)
-
-from tests.support.keystone import Keystone  # noqa: E402
-from tests.support.keystone_cloud import Cloud  # noqa: E402
-from tests.support.server import KaonServer  # noqa: E402
+from benchmarks.common import Client, arguments, finish, machine, settle, table
+from tests.support.keystone import Keystone
+from tests.support.keystone_cloud import Cloud
+from tests.support.server import KaonServer
 
 FULL = {'foreign_ports': 10_000, 'runs': 21, 'single': 300}
 QUICK = {'foreign_ports': 2000, 'runs': 9, 'single': 100}
@@ -70,7 +70,7 @@ def client(cloud: Cloud, who: str) -> Client:
 
 def populate(cloud: Cloud, n: int) -> str:
     admin, alice = client(cloud, 'admin'), client(cloud, 'alice')
-    for who, api in (('admin', admin), ('alice', alice)):
+    for who in ('admin', 'alice'):
         project = cloud.people[who].project_id
         admin.json('PUT', f'/v2.0/quotas/{project}', {'quota': {
             'network': -1, 'subnet': -1, 'port': -1}})
@@ -111,7 +111,8 @@ def bench_lists(cloud: Cloud, own_net: str, runs: int) -> list[dict]:
         for i, (_, _, path, _) in enumerate(cases):
             times[i] += timed(clients[i], 'GET', path, 1)
     rows = []
-    for (label, who, _, _), count, t in zip(cases, counts, times):
+    for (label, who, _, _), count, t in zip(cases, counts, times,
+                                            strict=True):
         rows.append({'case': label, 'who': who, 'ports_listed': count,
                      'median_ms': ms(t), 'min_ms': ms([min(t)]),
                      'runs': runs})

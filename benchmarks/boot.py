@@ -14,8 +14,9 @@ The API server and the DHCP agent run in this process (kaon.embedded, as
 `kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
 the API on its asyncio HTTP front and api_threads, over loopback HTTP).
 That makes dnsmasq's reload counters (kaon.agent.linux.dnsmasq.SIGHUPS /
-RESTARTS) readable; it also means the boot threads share the GIL with the server, which can only
-make the numbers worse than with a separate server process.
+RESTARTS) readable; it also means the boot threads share the GIL with the
+server, which can only make the numbers worse than with a separate server
+process.
 
 Per VM, wall clock (time.time()):
   port    Compute.boot's 'port' stage -> 'ready' (POST /v2.0/ports returned)
@@ -62,13 +63,20 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from tests.e2e.conftest import (  # noqa: E402
-    BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
-from benchmarks.common import (  # noqa: E402
-    arguments, first_line, is_root, machine, pct, table)
-from tests.support.procs import processes_naming  # noqa: E402
-from tests.support.server import free_port  # noqa: E402
+from benchmarks.common import (
+    arguments,
+    first_line,
+    is_root,
+    machine,
+    pct,
+    table,
+)
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers
+from tests.support.procs import processes_naming
+from tests.support.server import free_port
 
 FULL = [50, 200]
 QUICK = [20]
@@ -126,7 +134,7 @@ class Kaon:
 
     def start(self) -> None:
         from kaon.api.server import open_database
-        from kaon.cli.client import CliError, Client
+        from kaon.cli.client import Client, CliError
         from kaon.compute.boot import Compute
         from kaon.db import migrate
         from kaon.embedded import Embedded

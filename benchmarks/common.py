@@ -151,7 +151,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
              for row in [headers] + rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ['  '.join(c.rjust(w) if j else c.ljust(w)
-                       for j, (c, w) in enumerate(zip(r, widths)))
+                       for j, (c, w) in enumerate(zip(r, widths, strict=True)))
              for r in cells]
     lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)

@@ -82,15 +82,23 @@ from typing import Any, Callable, Iterator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
-    Client, arguments, finish, first_line, is_root, machine, pct, table,
-    unwind_on_signals)
-
-from tests.e2e.conftest import (  # noqa: E402
-    BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers)
-from tests.support.server import KaonServer  # noqa: E402
-from tests.support.vm import Vms  # noqa: E402
+from benchmarks.common import (
+    Client,
+    arguments,
+    finish,
+    first_line,
+    is_root,
+    machine,
+    pct,
+    table,
+    unwind_on_signals,
+)
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, cleanup, leftovers
+from tests.support.server import KaonServer
+from tests.support.vm import Vms
 
 FULL = {'ports': 1000, 'concurrency': 8, 'sample_every': 100,
         'window': 100, 'networks': 100, 'ports_per_network': 20,
@@ -516,7 +524,7 @@ def grow(env: Env, srv: KaonServer, cidr: str, n: int, concurrency: int,
             if rec is None:
                 continue
             pid = rec['port']['id']
-            w.wait(lambda: pid in w.reads, SERVE_TIMEOUT)
+            w.wait(lambda pid=pid: pid in w.reads, SERVE_TIMEOUT)
             if (i + 1) % sizes['sample_every'] == 0 and pid in w.reads:
                 samples.append(dict(vm_check(env, rec['port']), index=i + 1))
     else:

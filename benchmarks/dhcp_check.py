@@ -39,8 +39,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from benchmarks.common import (  # noqa: E402
-    arguments, finish, machine, table)
+from benchmarks.common import arguments, finish, machine, table  # noqa: E402
 from kaon.agent.linux import dnsmasq_access, process  # noqa: E402
 from kaon.agent.linux.dnsmasq import Dnsmasq  # noqa: E402
 from tests.e2e.conftest import make_conf  # noqa: E402

@@ -37,14 +37,29 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+# The imports below need ROOT on sys.path first:
+# ruff: noqa: E402
 
-from benchmarks.common import (  # noqa: E402
-    Client, arguments, cpu_percent, finish, first_line, is_root, machine,
-    table, unwind_on_signals)
-from tests.e2e.conftest import (  # noqa: E402
-    BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, cleanup, leftovers)
-from tests.support.server import KaonServer  # noqa: E402
-from tests.support.vm import Vms  # noqa: E402
+from benchmarks.common import (
+    Client,
+    arguments,
+    cpu_percent,
+    finish,
+    first_line,
+    is_root,
+    machine,
+    table,
+    unwind_on_signals,
+)
+from tests.e2e.conftest import (
+    BRIDGE_PREFIX,
+    NS_PREFIX,
+    _our_dnsmasqs,
+    cleanup,
+    leftovers,
+)
+from tests.support.server import KaonServer
+from tests.support.vm import Vms
 
 SYSCTL = '/proc/sys/fs/inotify/'
 KERNEL_DEFAULT_INSTANCES = 128

@@ -6,6 +6,8 @@ API layer; here each family only says what kind of failure it is.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 
 class NeutronException(Exception):
     message = 'An unknown exception occurred.'
@@ -73,7 +75,7 @@ class ResourceNotFound(NotFound):
     message = 'The resource could not be found.'
 
 
-_NOT_FOUND = {
+_NOT_FOUND: dict[str, Callable[[str], NotFound]] = {
     'network': lambda i: NetworkNotFound(net_id=i),
     'subnet': lambda i: SubnetNotFound(subnet_id=i),
     'port': lambda i: PortNotFound(port_id=i),

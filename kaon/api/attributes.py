@@ -63,7 +63,8 @@ def _convert(name: str, attr: Attribute, value: Any) -> Any:
 
 def _project(ctx: Context, body: dict[str, Any]) -> str:
     """Neutron's project rules: tenant_id and project_id are one value."""
-    given = {body.get('tenant_id'), body.get('project_id')} - {None}
+    given: set[str] = {body[key] for key in ('tenant_id', 'project_id')
+                       if body.get(key) is not None}
     if len(given) > 1:
         raise _bad("'project_id' and 'tenant_id' do not match")
     project = given.pop() if given else ctx.project_id

@@ -4,8 +4,7 @@ from __future__ import annotations
 import falcon
 
 from kaon import exceptions as exc
-from kaon.api import attributes
-from kaon.api import validators as v
+from kaon.api import attributes, validators as v
 from kaon.api.context import from_request
 from kaon.api.controller import read_json, write_json
 from kaon.api.definitions import RESOURCES

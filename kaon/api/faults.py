@@ -25,7 +25,7 @@ def error_document(type_: str, message: str) -> bytes:
         'type': type_, 'message': message, 'detail': ''}}).encode()
 
 
-def neutron_error(resp: falcon.Response, status: str, type_: str,
+def neutron_error(resp: falcon.Response, status: str | int, type_: str,
                   message: str) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
@@ -46,8 +46,8 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response,
                             str(err.title or 'Error').split())
     message = err.description or err.title or 'Error'
     neutron_error(resp, err.status, name.replace('-', ''), message)
-    for key, value in (err.headers or {}).items():
-        resp.set_header(key, value)
+    if err.headers:
+        resp.set_headers(err.headers)   # a mapping or (name, value) pairs
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response,
@@ -58,7 +58,7 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response,
                   'your request.')
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)
     app.add_error_handler(exc.NeutronException, handle_neutron_exception)

@@ -49,8 +49,8 @@ class Front:
         self.multiprocess = multiprocess
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._busy: set[asyncio.Task] = set()
-        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._busy: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     # -- life cycle ------------------------------------------------------
@@ -108,7 +108,7 @@ class Front:
 
     async def _requests(self, reader: asyncio.StreamReader,
                         writer: asyncio.StreamWriter,
-                        task: asyncio.Task) -> None:
+                        task: asyncio.Task[None]) -> None:
         """Request after request on a kept-alive connection."""
         while not self._stop.is_set():
             async with asyncio.timeout(self.timeout):

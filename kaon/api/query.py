@@ -26,7 +26,8 @@ def _bad(msg: str) -> exc.HTTPBadRequest:
     return exc.HTTPBadRequest(msg=msg)
 
 
-def _sorts(resource: Resource, params: dict[str, list[str]]) -> list:
+def _sorts(resource: Resource,
+           params: dict[str, list[str]]) -> list[tuple[str, bool]]:
     keys, dirs = params.get('sort_key', []), params.get('sort_dir', [])
     if dirs and len(dirs) != len(keys):
         raise _bad('The number of sort_keys and sort_dirs must be same')

@@ -8,8 +8,7 @@ from __future__ import annotations
 import falcon
 
 from kaon import exceptions as exc
-from kaon.api import authz
-from kaon.api import validators as v
+from kaon.api import authz, validators as v
 from kaon.api.attributes import Resource
 from kaon.api.context import from_request
 from kaon.api.controller import read_json, write_json
@@ -36,16 +35,18 @@ class Tags:
         self.plugin = plugin
 
     def _current(self, req: falcon.Request, item_id: str) -> list[str]:
-        return authz.get_item(self.plugin, from_request(req), self.resource,
-                              item_id)['tags']
+        tags: list[str] = authz.get_item(self.plugin, from_request(req),
+                                         self.resource, item_id)['tags']
+        return tags
 
     def _replace(self, req: falcon.Request, item_id: str,
                  tags: list[str]) -> list[str]:
         ctx = from_request(req)
         authz.check_update(self.plugin, ctx, self.resource, item_id,
                            {'tags': tags})
-        return self.plugin.update(self.resource.name, ctx, item_id,
-                                  {'tags': tags})['tags']
+        updated: list[str] = self.plugin.update(
+            self.resource.name, ctx, item_id, {'tags': tags})['tags']
+        return updated
 
     def on_get(self, req: falcon.Request, resp: falcon.Response,
                item_id: str) -> None:

@@ -27,7 +27,7 @@ class Invalid(ValueError):
     """The value can't be accepted; str() is the reason."""
 
 
-def string(max_len: int = 255) -> Validator:
+def string(max_len: int = 255) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid(f"'{shown(value)}' is not a valid string")
@@ -41,7 +41,8 @@ def string(max_len: int = 255) -> Validator:
     return check
 
 
-def one_line(max_len: int = 255, commas: bool = True) -> Validator:
+def one_line(max_len: int = 255,
+             commas: bool = True) -> Callable[[Any], str]:
     """Printable text on one line: nothing that could add a line (or, for
     names, a field) to dnsmasq's option files (Neutron bug 1939733)."""
     base = string(max_len)
@@ -152,7 +153,7 @@ def list_of(inner: Validator, unique: bool = False,
             key: Callable[[Any], Any] = repr) -> Validator:
     """A list of valid items; with `unique`, no two converted items share
     a `key` (converted: two spellings of one address are duplicates)."""
-    def check(value: Any) -> list:
+    def check(value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise Invalid(f"'{shown(value)}' is not a list")
         items = [inner(item) for item in value]
@@ -164,9 +165,10 @@ def list_of(inner: Validator, unique: bool = False,
 
 
 def dict_of(fields: dict[str, tuple[Validator, bool]],
-            defaults: dict[str, Any] | None = None) -> Validator:
+            defaults: dict[str, Any] | None = None
+            ) -> Callable[[Any], dict[str, Any]]:
     """A dict with known keys; fields maps key -> (validator, required)."""
-    def check(value: Any) -> dict:
+    def check(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid(f"'{shown(value)}' is not a dictionary")
         unknown = sorted(set(value) - set(fields))
@@ -185,9 +187,10 @@ def dict_of(fields: dict[str, tuple[Validator, bool]],
     return check
 
 
-def any_of_keys(inner: Validator, *keys: str) -> Validator:
+def any_of_keys(inner: Callable[[Any], dict[str, Any]],
+                *keys: str) -> Validator:
     """A dict that must carry at least one of `keys` (fixed_ips entries)."""
-    def check(value: Any) -> dict:
+    def check(value: Any) -> dict[str, Any]:
         result = inner(value)
         if not any(k in result for k in keys):
             raise Invalid(f"'{value}' must have one of {list(keys)}")

@@ -51,7 +51,8 @@ EXTENSIONS = [
 ]
 
 
-def _extension(alias: str, name: str, description: str) -> dict:
+def _extension(alias: str, name: str,
+               description: str) -> dict[str, object]:
     return {'alias': alias, 'name': name, 'description': description,
             'updated': _UPDATED, 'links': []}
 

@@ -21,7 +21,11 @@ def _config() -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:    # Alembic's answer for a scripts dir with none
+        raise RuntimeError('kaon ships no schema migrations: a broken '
+                           'install (kaon/db/migrations is missing)')
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -8,8 +8,21 @@ merely unlikely.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text, UniqueConstraint)
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData(naming_convention={
     'ix': 'ix_%(table_name)s_%(column_0_name)s',
@@ -25,7 +38,7 @@ IP = String(64)
 IP_KEY = String(32)
 
 
-def _standard_attrs() -> list[Column]:
+def _standard_attrs() -> list[Column[Any]]:
     """Neutron's standard attributes: every resource has these."""
     return [
         Column('description', String(255), nullable=False, default=''),

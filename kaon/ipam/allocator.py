@@ -22,11 +22,14 @@ from typing import Iterable
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from kaon.db.models import availability_ranges as ar
-from kaon.db.models import allocation_pools, ip_allocations, subnets
+from kaon.db.models import (
+    allocation_pools,
+    availability_ranges as ar,
+    ip_allocations,
+    subnets,
+)
 from kaon.exceptions import RetryRequest
 from kaon.ipam.ranges import Range, ip_key, key_value, subtract, to_ip
-
 
 
 def _lock_ranges(conn: Connection, subnet_id: str) -> None:

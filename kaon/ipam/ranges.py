@@ -7,7 +7,8 @@ the number of pools and allocations involved, never on the subnet's size: a
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, NamedTuple
+import itertools
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from kaon import exceptions as exc
 
@@ -80,7 +81,8 @@ def default_pools(net: IPNetwork, gateway: str | None) -> list[Range]:
     return subtract([bounds], taken)
 
 
-def parse_pools(net: IPNetwork, pools: list[dict]) -> list[Range]:
+def parse_pools(net: IPNetwork,
+                pools: Sequence[Mapping[str, str]]) -> list[Range]:
     """Turn API pools into ranges, checking them as Neutron does."""
     ranges = []
     for pool in pools:
@@ -88,7 +90,7 @@ def parse_pools(net: IPNetwork, pools: list[dict]) -> list[Range]:
         start = ipaddress.ip_address(pool['start'])
         end = ipaddress.ip_address(pool['end'])
         if start.version != net.version or end.version != net.version \
-                or start > end:
+                or int(start) > int(end):
             raise exc.InvalidAllocationPool(pool=text)
         bounds = host_bounds(net)
         if int(start) < bounds.first or int(end) > bounds.last:
@@ -96,7 +98,7 @@ def parse_pools(net: IPNetwork, pools: list[dict]) -> list[Range]:
                                                 subnet_cidr=str(net))
         ranges.append(Range(int(start), int(end)))
     ranges.sort()
-    for left, right in zip(ranges, ranges[1:]):
+    for left, right in itertools.pairwise(ranges):
         if right.first <= left.last:
             raise exc.OverlappingAllocationPools(
                 pool_1=format_range(left, net.version),

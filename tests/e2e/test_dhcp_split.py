@@ -34,8 +34,14 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from kaon.agent.linux import process
-from tests.e2e.conftest import (BRIDGE_PREFIX, MADE, RUN, STATE_PREFIX,
-                                cleanup, leftovers)
+from tests.e2e.conftest import (
+    BRIDGE_PREFIX,
+    MADE,
+    RUN,
+    STATE_PREFIX,
+    cleanup,
+    leftovers,
+)
 from tests.support.agent import AgentProcess, Agents, wait_for
 from tests.support.api import Api, timed_post, utc_now
 from tests.support.rabbitmq import RabbitMQ

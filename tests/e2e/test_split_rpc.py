@@ -24,8 +24,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.support.agent import (REPORT_INTERVAL, AgentProcess, Agents,
-                                 wait_for)
+from tests.support.agent import REPORT_INTERVAL, AgentProcess, Agents, wait_for
 from tests.support.api import Api, parse_time, utc_now
 from tests.support.rabbitmq import RabbitMQ
 from tests.support.server import KaonServer

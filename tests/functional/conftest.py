@@ -7,10 +7,12 @@ internally.
 """
 from __future__ import annotations
 
-from typing import Callable
+import uuid
+from typing import Callable, Iterator
 
 import pytest
 
+from tests.support.postgres import PostgresInstance
 from tests.support.rest import Api, unique
 from tests.support.server import KaonServer
 
@@ -44,3 +46,33 @@ def member() -> Callable[[str], dict[str, str]]:
 def project() -> str:
     """A fresh project id for tests that act as a non-admin project."""
     return unique('proj')
+
+
+# The many-clients races (test_concurrency.py, test_quota_race.py) run once
+# on SQLite with one server process and once on PostgreSQL with 4 API
+# workers.
+
+@pytest.fixture(scope='module')
+def pg_cluster() -> Iterator[PostgresInstance]:
+    """One private PostgreSQL for the module; each test gets a new database."""
+    with PostgresInstance() as pg:
+        yield pg
+
+
+BACKENDS = [
+    pytest.param('sqlite', id='sqlite-1-process'),
+    pytest.param('postgres', id='postgres-4-workers',
+                 marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def conc_server(request: pytest.FixtureRequest) -> Iterator[KaonServer]:
+    if request.param == 'postgres':
+        pg = request.getfixturevalue('pg_cluster')
+        db_url = pg.create_database('kaon_' + uuid.uuid4().hex[:12])
+        srv = KaonServer(db_url=db_url, workers=4, quotas={'port': -1})
+    else:
+        srv = KaonServer(quotas={'port': -1})
+    with srv:      # KaonServer.start waits out a busy machine itself
+        yield srv

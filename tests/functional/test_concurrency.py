@@ -6,7 +6,8 @@ excluded) with distinct IPs and distinct MACs, and 47 clean 409
 IpAddressGenerationFailure -- on SQLite with one server process and on
 PostgreSQL with 4 API worker processes.
 
-Everything goes through real HTTP, one requests.Session per client thread.
+Everything goes through real HTTP, one requests.Session per client thread;
+the servers, SQLite and PostgreSQL, are conftest.py's `conc_server`.
 The subnets are 10.x ranges that exist only in kaon's database.
 """
 from __future__ import annotations
@@ -14,14 +15,12 @@ from __future__ import annotations
 import collections
 import ipaddress
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import pytest
 import requests
 
-from tests.support.postgres import PostgresInstance
 from tests.support.server import KaonServer
 
 CLIENTS = 16
@@ -30,35 +29,7 @@ TIMEOUT = 120  # per request; a stuck server fails the test, not hangs it
 pytestmark = pytest.mark.slow
 
 
-# -- fixtures ------------------------------------------------------------------
-
-@pytest.fixture(scope='module')
-def pg_cluster() -> Iterator[PostgresInstance]:
-    """One private PostgreSQL for the module; each test gets a new database."""
-    with PostgresInstance() as pg:
-        yield pg
-
-
-BACKENDS = [
-    pytest.param('sqlite', id='sqlite-1-process'),
-    pytest.param('postgres', id='postgres-4-workers',
-                 marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def conc_server(request: pytest.FixtureRequest) -> Iterator[KaonServer]:
-    if request.param == 'postgres':
-        pg = request.getfixturevalue('pg_cluster')
-        db_url = pg.create_database('kaon_' + uuid.uuid4().hex[:12])
-        srv = KaonServer(db_url=db_url, workers=4, quotas={'port': -1})
-    else:
-        srv = KaonServer(quotas={'port': -1})
-    with srv:      # KaonServer.start waits out a busy machine itself
-        yield srv
-
-
-# -- helpers -------------------------------------------------------------------
+# -- helpers ------------------------------------------------------------------
 
 class Result:
     """One HTTP answer: status and decoded body (or raw text)."""
@@ -163,7 +134,7 @@ def check_port_set(srv: KaonServer, net_id: str, subnet_id: str,
     return listed
 
 
-# -- tests ---------------------------------------------------------------------
+# -- tests --------------------------------------------------------------------
 
 @pytest.mark.timeout(900)
 def test_exhaust_a_24_with_16_clients(conc_server: KaonServer) -> None:

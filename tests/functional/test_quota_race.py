@@ -3,9 +3,9 @@
 16 clients, one project, more attempts than its quota allows: exactly the
 limit is created, every other attempt is a clean 409 OverQuota, and the
 project never holds more than its limit -- on SQLite with one server
-process and on PostgreSQL with 4 API worker processes (the fixtures of
-test_concurrency.py).  Resources are only ever added here, so the count
-after the race is the highest it ever was.
+process and on PostgreSQL with 4 API worker processes (conftest.py's
+`conc_server`).  Resources are only ever added here, so the count after the
+race is the highest it ever was.
 
 The DHCP-port rule (kaon.plugin.quotas): the port a DHCP agent creates for
 itself over RPC counts in its project's usage but is never refused; a port
@@ -18,9 +18,13 @@ import uuid
 import pytest
 import requests
 
-from tests.functional.test_concurrency import (  # noqa: F401 (fixtures)
-    CLIENTS, Result, conc_server, concurrently, pg_cluster, server_log,
-    tally)
+from tests.functional.test_concurrency import (
+    CLIENTS,
+    Result,
+    concurrently,
+    server_log,
+    tally,
+)
 from tests.support.dhcp_rpc import Cloud, InProcessDhcpRpc
 from tests.support.server import KaonServer
 

@@ -16,7 +16,6 @@ import pytest
 from tests.support.keystone_cloud import Cloud
 from tests.support.rest import unique
 
-
 # The CLI installed beside the interpreter running the tests (kaon's venv).
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
 

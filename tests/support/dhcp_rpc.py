@@ -21,7 +21,6 @@ from kaon.plugin.query import ListQuery
 from kaon.rpc.dhcp_rpc import DhcpRpcCallback
 
 
-
 class Cloud:
     """Networks, subnets and ports through kaon's plugin, as admin."""
 

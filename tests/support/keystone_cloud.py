@@ -5,8 +5,9 @@ a service user of its own, a policy.yaml it starts without (an empty file:
 Neutron's defaults), and kaon registered in the catalog as the `network`
 service, so that the openstack CLI and keystoneauth find it.  Three
 projects with one member each (alice in alpha, bob in beta, carol in gamma)
-and Keystone's bootstrap admin use it; `newcomer()` adds one more.  Names carry a random tag: Keystone outlives one
-cloud (it is per test session), so clouds must not collide in it.
+and Keystone's bootstrap admin use it; `newcomer()` adds one more.  Names
+carry a random tag: Keystone outlives one cloud (it is per test session), so
+clouds must not collide in it.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import requests
 from keystoneauth1 import exceptions as ks
 
 from kaon.cli import auth
-from kaon.cli.client import DEFAULT_URL, ApiError, CliError, Client
+from kaon.cli.client import DEFAULT_URL, ApiError, Client, CliError
 
 CREDENTIALS = {'OS_AUTH_URL': 'http://ks:5000/v3', 'OS_USERNAME': 'alice',
                'OS_PASSWORD': 'pw', 'OS_PROJECT_NAME': 'demo'}
@@ -136,8 +136,10 @@ class FakeSession:
         try:
             return self.endpoints[(interface, region_name)]
         except KeyError:
+            # keystoneauth's own error, as the real session raises it
             raise ks.EndpointNotFound(f'{interface} endpoint for '
-                                      f'{service_type} service not found')
+                                      f'{service_type} service not found'
+                                      ) from None
 
     def request(self, url: str, method: str, **kwargs: Any) -> Any:
         self.calls.append((url, method, kwargs))

@@ -55,8 +55,10 @@ def test_huge_subnets_cost_nothing_to_describe():
 
 
 @pytest.mark.parametrize('pools, error', [
-    ([{'start': '10.0.0.5', 'end': '10.0.1.5'}], exc.OutOfBoundsAllocationPool),
-    ([{'start': '10.0.0.0', 'end': '10.0.0.5'}], exc.OutOfBoundsAllocationPool),
+    ([{'start': '10.0.0.5', 'end': '10.0.1.5'}],
+     exc.OutOfBoundsAllocationPool),
+    ([{'start': '10.0.0.0', 'end': '10.0.0.5'}],
+     exc.OutOfBoundsAllocationPool),
     ([{'start': '10.0.0.9', 'end': '10.0.0.5'}], exc.InvalidAllocationPool),
     ([{'start': '10.0.0.2', 'end': '10.0.0.9'},
       {'start': '10.0.0.9', 'end': '10.0.0.20'}],

@@ -6,7 +6,7 @@ from kaon.conf import CONF
 
 
 def _max_mtu() -> int:
-    return CONF.global_physnet_mtu
+    return int(CONF.global_physnet_mtu)   # an IntOpt; oslo is untyped
 
 
 RESOURCE = Resource('network', 'networks', {

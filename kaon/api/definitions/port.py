@@ -1,4 +1,6 @@
 """The port resource, with the extra_dhcp_opt and binding extensions."""
+from typing import Any
+
 from kaon.api import validators as v
 from kaon.api.attributes import REQUIRED, Attribute, Resource
 from kaon.api.definitions.common import standard
@@ -16,7 +18,7 @@ DHCP_OPT = v.dict_of({'opt_name': (v.one_line(64, commas=False), True),
 
 # One value per option and IP version (the table's key): a request naming
 # one twice would be answered with both and store one.
-def _opt_key(opt: dict) -> tuple:
+def _opt_key(opt: dict[str, Any]) -> tuple[str, int]:
     return opt['opt_name'], opt['ip_version']
 
 
