@@ -21,11 +21,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import subprocess
+import time
 from typing import Any, Iterable, Iterator
 
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.agent.linux.dnsmasq_subnets import Plan
 from kaon.constants import DEVICE_OWNER_DHCP
+from kaon.wire import NetworkInfo, Subnet
 
 LOG = logging.getLogger(__name__)
 
@@ -158,6 +160,17 @@ def lease_pairs(network: dict, subnets: dict[str, dict]
         except values.Refused:
             continue
     return pairs
+
+
+def init_leases(network: NetworkInfo, subnets: dict[str, Subnet],
+                duration: int) -> bytes:
+    """dnsmasq's lease file before its first start: a lease per port, so
+    that it ACKs the renewals of clients holding leases from an earlier
+    server (see Dnsmasq._write_init_leases)."""
+    # dnsmasq writes 0 as the expiry of an infinite lease.
+    expiry = 0 if duration == -1 else int(time.time()) + duration
+    return ''.join(values.line((str(expiry), mac, ip, '*', '*'), sep=' ')
+                   for mac, ip in lease_pairs(network, subnets)).encode()
 
 
 def _dhcp_port_ips(network: dict, subnet: dict) -> list[str]:
