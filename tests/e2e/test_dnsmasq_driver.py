@@ -10,9 +10,9 @@ import os
 import signal
 import time
 
-from kaon.agent.linux import device_manager as dm
+from kaon import naming
 from kaon.agent.linux import ip_lib, iptables, process
-from kaon.agent.linux.dnsmasq import RESTARTS, SIGHUPS, Dnsmasq
+from kaon.agent.linux.dnsmasq import Dnsmasq
 
 
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
@@ -71,7 +71,7 @@ def test_port_gets_its_ip_router_dns_and_routes(agent):
     assert not os.path.exists(driver.path('host', dhcp_port['id']))
     assert os.path.exists(driver.path('addn_hosts', dhcp_port['id']))
     # The DHCP port is plugged with its MAC and IP, the rule is there.
-    device = dm.interface_name(dhcp_port['id'])
+    device = naming.dhcp_device(dhcp_port['id'])
     assert ip_lib.device_addresses(device, driver.namespace) == \
         [dhcp_port['fixed_ips'][0]['ip_address'] + '/24']
     assert iptables.has_checksum_fill(driver.namespace)
@@ -101,8 +101,8 @@ def test_port_added_after_start_is_served_without_sighup(agent):
     agent.port(net['id'])
     driver = agent.driver(net['id'])
     driver.enable()
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
-    restarts = RESTARTS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
+    restarts = agent.restarts(net['id'])
 
     port = agent.port(net['id'])
     vm = agent.vm(port)
@@ -114,7 +114,8 @@ def test_port_added_after_start_is_served_without_sighup(agent):
     assert took < 0.5, f'served after {took:.3f} s'
     time.sleep(agent.conf.bulk_reload_interval + 0.2)
     assert driver.process_manager().pid == pid
-    assert SIGHUPS[net['id']] == hups and RESTARTS[net['id']] == restarts
+    assert agent.sighups(net['id']) == hups
+    assert agent.restarts(net['id']) == restarts
 
 
 def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
@@ -126,7 +127,7 @@ def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
     vm = agent.vm(port)
     assert vm.dhcp().ip == port['fixed_ips'][0]['ip_address']
     assert port['mac_address'] in leases(driver)
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
 
     agent.cloud.delete('port', port['id'])
     start = time.monotonic()
@@ -135,7 +136,7 @@ def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
     assert time.monotonic() - start < 2
     assert wait_for(lambda: port['mac_address'] not in leases(driver), 2)
     # The files go with the next (coalesced) SIGHUP.
-    assert wait_for(lambda: SIGHUPS[net['id']] == hups + 1, 2)
+    assert wait_for(lambda: agent.sighups(net['id']) == hups + 1, 2)
     assert not any(os.path.exists(driver.path(k, port['id']))
                    for k in ('host', 'addn_hosts', 'opts'))
     assert agent.vm(keep).dhcp().ip == keep['fixed_ips'][0]['ip_address']
@@ -145,11 +146,11 @@ def test_many_removals_are_coalesced_into_few_sighups(agent):
     net, _ = agent.network('10.51.6.0/24')
     ports = [agent.port(net['id']) for _ in range(6)]
     agent.driver(net['id']).enable()
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
     for port in ports:
         agent.driver(net['id']).remove_ports([port])
     time.sleep(agent.conf.bulk_reload_interval * 2 + 0.3)
-    assert 1 <= SIGHUPS[net['id']] - hups <= 2
+    assert 1 <= agent.sighups(net['id']) - hups <= 2
     driver = agent.driver(net['id'])
     assert not any(os.path.exists(driver.path('host', p['id']))
                    for p in ports)
@@ -195,12 +196,12 @@ def test_extra_dhcp_opts_reach_the_client(agent):
 
     # A changed option needs a reload; with a set: host served, that is a
     # restart (dnsmasq 2.90 crashes on SIGHUP then).
-    restarts, hups = RESTARTS[net['id']], SIGHUPS[net['id']]
+    restarts, hups = agent.restarts(net['id']), agent.sighups(net['id'])
     port = agent.cloud.update('port', port['id'], extra_dhcp_opts=[
         {'opt_name': 'bootfile-name', 'opt_value': 'grub.efi'}])
     agent.driver(net['id']).update_ports([port])
-    assert wait_for(lambda: RESTARTS[net['id']] == restarts + 1, 2)
-    assert SIGHUPS[net['id']] == hups
+    assert wait_for(lambda: agent.restarts(net['id']) == restarts + 1, 2)
+    assert agent.sighups(net['id']) == hups
     assert vm.dhcp().env['bootfile'] == 'grub.efi'
 
 
@@ -216,11 +217,11 @@ def test_reload_after_serving_a_tagged_host_keeps_dnsmasq_alive(agent):
     driver.enable()
     vm = agent.vm(tagged)
     assert vm.dhcp().env['bootfile'] == 'pxelinux.0'
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
 
     agent.driver(net['id']).remove_ports([plain])
     assert wait_for(lambda: driver.process_manager().pid not in (None, pid))
-    assert driver.active and SIGHUPS[net['id']] == hups
+    assert driver.active and agent.sighups(net['id']) == hups
     time.sleep(0.5)
     assert driver.active
     lease = vm.dhcp()
@@ -295,12 +296,12 @@ def test_a_new_driver_adopts_the_running_dnsmasq(agent):
     port = agent.port(net['id'])
     agent.driver(net['id']).enable()
     driver = agent.driver(net['id'])
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
 
     driver = agent.driver(net['id'])          # an agent restart
     driver.enable()
     assert driver.process_manager().pid == pid
-    assert SIGHUPS[net['id']] == hups
+    assert agent.sighups(net['id']) == hups
     assert agent.rpc.calls.count('create_dhcp_port') == 1
     assert agent.vm(port).dhcp().ip == port['fixed_ips'][0]['ip_address']
 

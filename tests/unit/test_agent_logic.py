@@ -78,8 +78,8 @@ def port(port_id, net_id='n1', ip='10.0.0.5', owner='compute:nova',
 def make_agent():
     RecordingDriver.log = []
     server, ready = Server(), []
-    agent = DhcpAgent(Conf(), server, NoopBackend(driver_class=RecordingDriver),
-                      None, ready.extend)
+    backend = NoopBackend(driver_class=RecordingDriver)
+    agent = DhcpAgent(Conf(), server, backend, None, ready.extend)
     return agent, server, ready
 
 

@@ -4,9 +4,11 @@ The network dicts are shared with the drivers (a driver reads the ports of
 `driver.network` when it reconciles everything), so updating a port here
 updates what the driver serves.  Both only change a network's ports from
 that network's queued work (kaon.work_queue), one job at a time; a new
-network from the server replaces the old dict, never changes it.  Port events must not cost O(ports in the
-network): ports are found through an index of list positions (a removal
-swaps the last port into the hole) and IPs through an index of owners.
+network from the server replaces the old dict, never changes it.
+
+Port events must not cost O(ports in the network): ports are found
+through an index of list positions (a removal swaps the last port into
+the hole) and IPs through an index of owners.
 """
 from __future__ import annotations
 

@@ -30,14 +30,6 @@ def bridge_name(conf: Any, network_id: str) -> str:
     return naming.bridge(conf.bridge_prefix, network_id)
 
 
-def interface_name(port_id: str) -> str:
-    return naming.dhcp_device(port_id)
-
-
-def tap_name(port_id: str) -> str:
-    return naming.tap(port_id)
-
-
 def dhcp_subnet_ids(network: NetworkInfo) -> list[str]:
     return [s['id'] for s in network.get('subnets', ())
             if s.get('enable_dhcp', True)]
@@ -120,8 +112,8 @@ class DeviceManager:
         name of the interface dnsmasq listens on, and the DHCP port."""
         port = self.setup_dhcp_port(network)
         namespace = namespace_name(self.conf, network['id'])
-        device = interface_name(port['id'])
-        plug = (namespace, device, tap_name(port['id']),
+        device = naming.dhcp_device(port['id'])
+        plug = (namespace, device, naming.tap(port['id']),
                 bridge_name(self.conf, network['id']), port['mac_address'],
                 network.get('mtu') or 1500, self.port_cidrs(network, port))
         if ip_lib.veth_in_place(*plug):

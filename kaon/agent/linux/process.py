@@ -208,7 +208,8 @@ class ProcessManager:
         pid = self.pid
         if pid is not None:
             for signum in (signal.SIGTERM, signal.SIGKILL):
-                if not self._kill(pid, signum) or self._wait_gone(pid, timeout):
+                if not self._kill(pid, signum) or \
+                        self._wait_gone(pid, timeout):
                     break
             else:
                 LOG.error('%s pid %s for %s survived SIGKILL', self.service,
