@@ -8,9 +8,14 @@ agents and kaon's read the same dicts.  Keys a payload may lack (a cast
 carries less than an answer, an older server sends fewer attributes) are
 not Required.
 
-One port id, followed from the server to its hostsdir file:
-`get_network_info` -> `NetworkInfo['ports']` -> `Port['id']` ->
-`DhcpDriver.update_ports([port])` -> `<dhcp_confs>/<network>/host/<id>`.
+One port id, from the server to its hostsdir file, every hop typed: a cast
+`port_create_end(payload: PortEvent)` (kaon.agent.dhcp.casts) ->
+`DhcpAgent.port_changed(port: Port)` -> `DhcpDriver.update_ports([port])`
+-> `dnsmasq_ports.write_port(state, port, ...)` ->
+`dnsmasq_files.port_files(port, ...)` -> `<dhcp_confs>/<network>/host/<id>`;
+or a sync: `DhcpServerApi.get_network_info` -> `NetworkInfo['ports']` ->
+`DhcpAgent.configure_network` -> `DhcpDriver.reload_allocations()` -> the
+same write_port.
 """
 from __future__ import annotations
 
@@ -51,78 +56,92 @@ class AddressPair(TypedDict, total=False):
     mac_address: str
 
 
-class NetworkRef(TypedDict, total=False):
+class StandardAttrs(TypedDict, total=False):
+    """Neutron's standard attributes, which every resource carries."""
+    name: str
+    description: str
+    project_id: str
+    tenant_id: str
+    tags: list[str]
+    revision_number: int
+    standard_attr_id: int
+    created_at: str
+    updated_at: str
+
+
+# Functional syntax for the keys that carry a colon.
+_SubnetColonKeys = TypedDict('_SubnetColonKeys', {
+    'router:external': bool,
+}, total=False)
+_PortColonKeys = TypedDict('_PortColonKeys', {
+    'binding:host_id': str,
+    'binding:profile': dict[str, Any],
+    'binding:vif_details': dict[str, Any],
+    'binding:vif_type': str,
+    'binding:vnic_type': str,
+}, total=False)
+
+
+_NetworkColonKeys = TypedDict('_NetworkColonKeys', {
+    'provider:network_type': str | None,
+    'provider:physical_network': str | None,
+    'provider:segmentation_id': int | None,
+    'router:external': bool,
+}, total=False)
+
+
+class NetworkRef(StandardAttrs, _NetworkColonKeys, total=False):
     """A network as casts carry it: network_create_end only its id,
     network_update_end and the `network` of port / subnet casts the API's
     network (whose `subnets` are ids)."""
     id: Required[str]
     admin_state_up: bool
     mtu: int
-    name: str
-    project_id: str
     subnets: list[str]
+    status: str
+    shared: bool
+    availability_zone_hints: list[str]
+    availability_zones: list[str]
+    ipv4_address_scope: str | None
+    ipv6_address_scope: str | None
+    port_security_enabled: bool
+    qinq: bool | None
+    vlan_transparent: bool | None
 
 
-# Functional syntax: some of Neutron's keys carry a colon.
-Subnet = TypedDict('Subnet', {
-    'id': Required[str],
-    'network_id': Required[str],
-    'cidr': Required[str],
-    'ip_version': Required[int],
-    'enable_dhcp': Required[bool],
-    'gateway_ip': str | None,
-    'allocation_pools': list[AllocationPool],
-    'dns_nameservers': list[str],
-    'host_routes': list[HostRoute],
-    'ipv6_address_mode': str | None,
-    'ipv6_ra_mode': str | None,
-    'name': str,
-    'description': str,
-    'project_id': str,
-    'tenant_id': str,
-    'subnetpool_id': str | None,
-    'segment_id': str | None,
-    'service_types': list[str],
-    'shared': bool,
-    'router:external': bool,
-    'tags': list[str],
-    'revision_number': int,
-    'standard_attr_id': int,
-    'created_at': str,
-    'updated_at': str,
-    'network': NetworkRef,             # subnet casts only
-}, total=False)
+class Subnet(StandardAttrs, _SubnetColonKeys, total=False):
+    id: Required[str]
+    network_id: Required[str]
+    cidr: Required[str]
+    ip_version: Required[int]
+    enable_dhcp: Required[bool]
+    gateway_ip: str | None
+    allocation_pools: list[AllocationPool]
+    dns_nameservers: list[str]
+    host_routes: list[HostRoute]
+    ipv6_address_mode: str | None
+    ipv6_ra_mode: str | None
+    subnetpool_id: str | None
+    segment_id: str | None
+    service_types: list[str]
+    shared: bool
+    network: NetworkRef                 # subnet casts only
 
 
-Port = TypedDict('Port', {
-    'id': Required[str],
-    'network_id': Required[str],
-    'mac_address': Required[str],
-    'fixed_ips': Required[list[FixedIp]],
-    'device_owner': str,
-    'device_id': str,
-    'admin_state_up': bool,
-    'binding:host_id': str,
-    'binding:profile': dict[str, Any],
-    'binding:vif_details': dict[str, Any],
-    'binding:vif_type': str,
-    'binding:vnic_type': str,
-    'extra_dhcp_opts': list[ExtraDhcpOpt],
-    'allowed_address_pairs': list[AddressPair],
-    'port_security_enabled': bool,
-    'security_groups': list[str],
-    'name': str,
-    'description': str,
-    'project_id': str,
-    'tenant_id': str,
-    'status': str,
-    'tags': list[str],
-    'revision_number': int,
-    'standard_attr_id': int,
-    'created_at': str,
-    'updated_at': str,
-    'network': NetworkRef,             # port casts only
-}, total=False)
+class Port(StandardAttrs, _PortColonKeys, total=False):
+    id: Required[str]
+    network_id: Required[str]
+    mac_address: Required[str]
+    fixed_ips: Required[list[FixedIp]]
+    device_owner: str
+    device_id: str
+    admin_state_up: bool
+    extra_dhcp_opts: list[ExtraDhcpOpt]
+    allowed_address_pairs: list[AddressPair]
+    port_security_enabled: bool
+    security_groups: list[str]
+    status: str
+    network: NetworkRef                 # port casts only
 
 
 class NetworkInfo(TypedDict):

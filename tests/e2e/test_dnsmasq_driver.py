@@ -282,7 +282,7 @@ def test_disable_removes_everything(agent):
     assert not ip_lib.device_exists(tap)
     assert not os.path.exists(driver.conf_dir)
     assert not agent.monitor.is_registered(net['id'], 'dnsmasq')
-    assert Dnsmasq.existing_dhcp_networks(agent.conf) == []
+    assert agent.dhcp.existing_dhcp_networks() == []
     assert not [p for p in agent.cloud.list('port', network_id=net['id'])
                 if p['device_owner'] == 'network:dhcp']     # released
     # The VM is still on the bridge, so the bridge stays until it goes.

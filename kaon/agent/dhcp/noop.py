@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kaon.wire import NetworkInfo, Port
+from kaon.wire import DhcpDriver, NetworkInfo, Port
 
 
 class NoopDriver:
@@ -64,7 +64,7 @@ class NoopBackend:
         self._enabled: set[str] = set()
         self._lock = threading.Lock()
 
-    def driver(self, network: NetworkInfo) -> NoopDriver:
+    def driver(self, network: NetworkInfo) -> DhcpDriver:
         return self.driver_class(network, self)
 
     def existing_dhcp_networks(self) -> list[str]:

@@ -47,7 +47,6 @@ SUBNET_OPTS = 'opts/subnets'    # the subnet-level options
 INTERFACE = 'interface'         # the device dnsmasq listens on (kaon's)
 
 
-
 class Dnsmasq:
     """One network's dnsmasq (a kaon.wire.DhcpDriver).
 
@@ -134,16 +133,6 @@ class Dnsmasq:
     @property
     def active(self) -> bool:
         return self.process_manager().active
-
-    @classmethod
-    def existing_dhcp_networks(cls, conf: Any) -> list[str]:
-        root = os.path.abspath(conf.dhcp_confs)
-        try:
-            names = os.listdir(root)
-        except FileNotFoundError:
-            return []
-        return sorted(n for n in names if values.is_uuid(n) and
-                      os.path.isdir(os.path.join(root, n)))
 
     # -- lifecycle -------------------------------------------------------
     def enable(self) -> None:
