@@ -208,14 +208,40 @@ class DhcpPortRequest(TypedDict):
     port: DhcpPortBody
 
 
+class DhcpCounts(TypedDict):
+    """What a DHCP agent serves (Neutron's configurations)."""
+    networks: int
+    subnets: int
+    ports: int
+
+
+class DhcpHealth(TypedDict):
+    """kaon's additions: what fails, and the first few with why."""
+    networks_failed: int
+    failed_networks: dict[str, str]        # network id -> reason
+    subnets_unserved: int
+    unserved_subnets: dict[str, str]       # subnet id -> reason
+    file_repairs: int
+
+
+class DhcpConfigurations(DhcpCounts, DhcpHealth):
+    """A DHCP agent's report_state configurations."""
+    inotify_max_user_instances: int | None
+    dhcp_driver: str
+    dhcp_lease_duration: int
+    log_agent_heartbeats: bool
+
+
 class AgentState(TypedDict):
-    """report_state's agent_state['agent_state']."""
+    """report_state's agent_state['agent_state'] (the server reads
+    `configurations` of every agent type; a DHCP agent's are
+    DhcpConfigurations)."""
     binary: str
     host: str
     availability_zone: str
     topic: str
     agent_type: str
-    configurations: dict[str, Any]
+    configurations: DhcpConfigurations | dict[str, Any]
     uuid: str
     start_flag: NotRequired[bool]
 

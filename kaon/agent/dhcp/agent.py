@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Protocol
 from kaon.agent.backoff import Backoff
 from kaon.agent.dhcp.cache import NetworkCache
 from kaon.constants import DEVICE_OWNER_DHCP
-from kaon.wire import DhcpBackend, DhcpDriver, NetworkInfo, Port
+from kaon.wire import DhcpBackend, DhcpDriver, DhcpHealth, NetworkInfo, Port
 from kaon.work_queue import Job, NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
@@ -373,7 +373,7 @@ class DhcpAgent:
         driver.disable()
 
     # What the agent reports (report_state's configurations).
-    def health(self, listed: int = 10) -> dict[str, Any]:
+    def health(self, listed: int = 10) -> DhcpHealth:
         """Counts of networks served and failed, the first `listed` failed
         networks and unserved subnets with their reasons, file repairs."""
         failed = {k: s.reason for k, s in self.failures.failing().items()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from kaon.wire import NetworkInfo as Network, Port
+from kaon.wire import DhcpCounts, NetworkInfo as Network, Port
 
 
 def _ips(port: Port) -> list[str]:
@@ -125,7 +125,7 @@ class NetworkCache:
         """Which cached port holds this address on the network, if any."""
         return self._ip_owner.get((network_id, ip_address))
 
-    def get_state(self) -> dict[str, int]:
+    def get_state(self) -> DhcpCounts:
         """The counts report_state carries."""
         networks = list(self._networks.values())
         return {'networks': len(networks),

@@ -29,7 +29,7 @@ from kaon.agent.linux.process import ProcessMonitor
 from kaon.constants import AGENT_TYPE_DHCP
 from kaon.rpc import common
 from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
-from kaon.wire import AgentState
+from kaon.wire import AgentState, DhcpConfigurations
 
 LOG = logging.getLogger(__name__)
 BINARY = 'kaon-dhcp-agent'
@@ -86,16 +86,17 @@ class DhcpAgentService:
 
     # Heartbeat.
     def state(self) -> AgentState:
+        configurations: DhcpConfigurations = {
+            **self.agent.cache.get_state(), **self.agent.health(),
+            'inotify_max_user_instances': self._instances_limit(),
+            'dhcp_driver': self.conf.dhcp_driver,
+            'dhcp_lease_duration': self.conf.dhcp_lease_duration,
+            'log_agent_heartbeats': False}
         state: AgentState = {
             'binary': BINARY, 'host': self.conf.host,
             'availability_zone': self.conf.availability_zone,
             'topic': common.DHCP_AGENT, 'agent_type': AGENT_TYPE_DHCP,
-            'configurations': dict(
-                self.agent.cache.get_state(), **self.agent.health(),
-                inotify_max_user_instances=self._instances_limit(),
-                dhcp_driver=self.conf.dhcp_driver,
-                dhcp_lease_duration=self.conf.dhcp_lease_duration,
-                log_agent_heartbeats=False),
+            'configurations': configurations,
             'uuid': str(uuid.uuid4()),
         }
         if self._start_flag:
