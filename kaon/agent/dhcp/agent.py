@@ -32,7 +32,14 @@ from typing import Any, Callable, Iterable, Protocol
 from kaon.agent.backoff import Backoff
 from kaon.agent.dhcp.cache import NetworkCache
 from kaon.constants import DEVICE_OWNER_DHCP
-from kaon.wire import DhcpBackend, DhcpDriver, DhcpHealth, NetworkInfo, Port
+from kaon.wire import (
+    DhcpBackend,
+    DhcpDriver,
+    DhcpHealth,
+    DhcpServerApi,
+    NetworkInfo,
+    Port,
+)
 from kaon.work_queue import Job, NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
@@ -43,14 +50,6 @@ SYNC_PRIORITY = -1
 RETRY_PRIORITY = 7
 CHECK_PRIORITY = 8
 REASON_MAX = 300        # characters of a failure reason in the state
-
-
-class NetworkSource(Protocol):
-    """What the agent itself asks the server (kaon.wire.DhcpServerApi)."""
-
-    def get_active_networks_info(self) -> list[NetworkInfo]: ...
-
-    def get_network_info(self, network_id: str) -> NetworkInfo | None: ...
 
 
 class Monitor(Protocol):
@@ -86,7 +85,7 @@ class DhcpAgent:
     """Owner of the drivers: what the server's casts (DhcpCasts), the full
     sync, retries and checks do to each network."""
 
-    def __init__(self, conf: Any, plugin: NetworkSource,
+    def __init__(self, conf: Any, plugin: DhcpServerApi,
                  backend: DhcpBackend, process_monitor: Monitor | None,
                  ready_ports: Callable[[list[str]], None],
                  host_limits: HostLimits | None = None,
@@ -391,6 +390,3 @@ class DhcpAgent:
     def _monitor_failures(self) -> dict[str, str]:
         monitor = self.process_monitor
         return monitor.failing() if monitor is not None else {}
-
-    def existing_networks(self) -> list[str]:
-        return self.backend.existing_dhcp_networks()
