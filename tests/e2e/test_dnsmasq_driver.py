@@ -13,6 +13,8 @@ import time
 from kaon import naming
 from kaon.agent.linux import ip_lib, iptables, process
 from kaon.agent.linux.dnsmasq import Dnsmasq
+from kaon.agent.linux.dnsmasq_backend import DnsmasqBackend
+from tests.e2e.conftest import make_conf
 
 
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
@@ -359,3 +361,21 @@ def test_dual_stack_files_and_command_line(agent):
     assert f"--dhcp-range=set:subnet-{sub6['id']},fd00:51:15::,static,64," \
         f'600s' in argv
     assert agent.vm(port).dhcp().ip == ips[sub4['id']]
+
+
+def test_two_agents_in_one_process_keep_their_own_files(agent):
+    """Two agents in one process (a multi-host simulation, both hosting
+    the network) share nothing of their drivers' state: each writes the
+    network's files into its own directory."""
+    net, _ = agent.network('10.51.41.0/24')
+    port = agent.port(net['id'])
+    other_conf = make_conf(os.path.join(agent.state_path, 'other'))
+    other = DnsmasqBackend(other_conf, None, None)
+    mine = agent.driver(net['id'])
+    theirs = other.driver(agent.info(net['id']))
+
+    mine.check_files()            # writes what the network needs
+    theirs.check_files()
+    assert os.listdir(mine.path('host')) == [port['id']]
+    assert os.listdir(theirs.path('host')) == [port['id']]
+    assert theirs.path('host') != mine.path('host')
