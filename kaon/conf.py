@@ -85,6 +85,11 @@ dhcp_agent_opts = [
                help='Availability zone of this agent.'),
     cfg.IntOpt('resync_interval', default=5,
                help='Seconds between resyncs of networks marked for it.'),
+    cfg.StrOpt('dhcp_driver', default='dnsmasq',
+               help='The DHCP backend: an entry point of kaon.dhcp_drivers '
+                    '("dnsmasq", "noop": the agent\'s bookkeeping only, no '
+                    'DHCP server). Neutron\'s '
+                    '"neutron.agent.linux.dhcp.Dnsmasq" means "dnsmasq".'),
     cfg.IntOpt('num_sync_threads', default=4, min=1,
                help='Networks configured in parallel during a full sync.'),
     cfg.StrOpt('dhcp_confs', default='$state_path/dhcp',

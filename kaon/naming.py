@@ -23,6 +23,11 @@ def dhcp_namespace(prefix: str, network_id: str) -> str:
     return prefix + network_id
 
 
+def vm_namespace(prefix: str, vm_name: str) -> str:
+    """A VM's namespace (prefix: vm_namespace_prefix, 'vm-')."""
+    return prefix + vm_name
+
+
 def tap(port_id: str) -> str:
     """The host end of a port's veth, a port of the network's bridge."""
     return TAP_PREFIX + port_id[:ID_CHARS]

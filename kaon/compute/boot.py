@@ -25,9 +25,11 @@ from typing import Any, Callable
 
 from kaon import naming
 from kaon.compute import store
+from kaon.compute.guest import Lease
 from kaon.constants import DEVICE_OWNER_COMPUTE
 
 READY_POLL = 0.02
+ApiDict = dict[str, Any]        # a resource as the network API shows it
 
 # NeutronError type -> (nova's name for it, how nova words it)
 _NOVA_ERRORS = {
@@ -61,13 +63,14 @@ class BootRequest:
     fixed_ip: str | None = None
     mac: str | None = None
     port: str | None = None
-    extra_dhcp_opts: list[dict] = dataclasses.field(default_factory=list)
+    extra_dhcp_opts: list[ApiDict] = dataclasses.field(default_factory=list)
 
 
 class Compute:
     """The compute side of one host, over an API client and a VM store."""
 
-    def __init__(self, api: Any, conf: Any, api_error: type) -> None:
+    def __init__(self, api: Any, conf: Any,
+                 api_error: type[Exception]) -> None:
         self.api = api
         self.conf = conf
         self.api_error = api_error
@@ -110,16 +113,18 @@ class Compute:
                 self._delete_port(port['id'])
             raise
 
-    def _network(self, name_or_id: str) -> dict:
+    def _network(self, name_or_id: str) -> ApiDict:
         try:
-            return self.api.find('network', name_or_id)
+            network: ApiDict = self.api.find('network', name_or_id)
+            return network
         except self.api_error as err:
             raise nova_error(err, default='NetworkNotFound') from None
 
-    def _port(self, request: BootRequest, network: dict,
-              instance_id: str) -> tuple[dict, bool]:
+    def _port(self, request: BootRequest, network: ApiDict,
+              instance_id: str) -> tuple[ApiDict, bool]:
         """The VM's port: the given one, bound to it, or a new one."""
-        binding = {'device_id': instance_id, 'device_owner': DEVICE_OWNER_COMPUTE}
+        binding = {'device_id': instance_id,
+                   'device_owner': DEVICE_OWNER_COMPUTE}
         if self.may_bind:
             binding['binding:host_id'] = self.conf.host
         try:
@@ -131,8 +136,8 @@ class Compute:
                 return self._port(request, network, instance_id)
             raise nova_error(err) from None
 
-    def _claim_port(self, request: BootRequest, network: dict,
-                    binding: dict) -> tuple[dict, bool]:
+    def _claim_port(self, request: BootRequest, network: ApiDict,
+                    binding: ApiDict) -> tuple[ApiDict, bool]:
         if request.port:
             port = self.api.find('port', request.port)
             return self.api.update('port', port['id'], binding), False
@@ -145,7 +150,8 @@ class Compute:
             body['extra_dhcp_opts'] = request.extra_dhcp_opts
         return self.api.create('port', body), True
 
-    def _wait_ready(self, port: dict, network: dict, timeout: float) -> None:
+    def _wait_ready(self, port: ApiDict, network: ApiDict,
+                    timeout: float) -> None:
         """Until the DHCP agent has the port (ACTIVE); say which stage hung."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -159,7 +165,7 @@ class Compute:
         raise BootError('PortNotReady', f"the DHCP agent did not report port "
                         f"{port['id']} ready within {timeout:.0f} s")
 
-    def _network_has_live_agent(self, network: dict) -> bool:
+    def _network_has_live_agent(self, network: ApiDict) -> bool:
         """Whether an alive DHCP agent hosts the network; a member may not
         ask (the scheduler API is the admin's), and then we cannot tell."""
         try:
@@ -195,15 +201,15 @@ class Compute:
         if guest.dhcp_pid() is not None:
             return
         network = self.api.show('network', vm.network_id)
-        guest.plug(naming.bridge(self.conf.bridge_prefix, vm.network_id), vm.mac,
-                   network['mtu'])
+        guest.plug(naming.bridge(self.conf.bridge_prefix, vm.network_id),
+                   vm.mac, network['mtu'])
         guest.start_dhcp()
 
     def power_off(self, vm: store.Vm) -> None:
         """Stop the guest and unplug it; its port and record stay."""
         self.vms.guest(vm).unplug()
 
-    def reboot(self, name: str, timeout: float = 30.0) -> dict | None:
+    def reboot(self, name: str, timeout: float = 30.0) -> Lease | None:
         """DHCP again from scratch, as a rebooted guest does: same IP."""
         vm = self.vms.require(name)
         guest = self.vms.guest(vm)

@@ -15,10 +15,20 @@ import shutil
 import signal
 import subprocess
 import time
+from typing import TypedDict
 
 from kaon.agent.linux import ip_lib
 
 NIC = 'eth0'
+
+
+class Lease(TypedDict):
+    """What the guest's DHCP client script records (SCRIPT)."""
+    ip: str
+    lease: int
+    router: str
+    dns: str
+    at: int
 
 # busybox udhcpc runs this with the event in $1 and the lease in the
 # environment ($ip, $mask as a prefix length, $router, $dns, $lease).
@@ -38,8 +48,10 @@ case "$1" in
     fi
     : > /etc/resolv.conf
     for server in $dns; do echo "nameserver $server" >> /etc/resolv.conf; done
-    printf '{"ip": "%s", "lease": %s, "router": "%s", "dns": "%s", "at": %s}\n' \
-      "$ip" "${lease:-0}" "$router" "$dns" "$(date +%s)" > "$KAON_LEASE.tmp"
+    format='{"ip": "%s", "lease": %s, "router": "%s", '
+    format="$format"'"dns": "%s", "at": %s}\n'
+    printf "$format" "$ip" "${lease:-0}" "$router" "$dns" "$(date +%s)" \
+      > "$KAON_LEASE.tmp"
     mv "$KAON_LEASE.tmp" "$KAON_LEASE"
     ;;
 esac
@@ -85,15 +97,16 @@ class Guest:
                                             '/sbin:/bin'),
                      'KAON_LEASE': self.lease_file})
 
-    def lease(self) -> dict | None:
+    def lease(self) -> Lease | None:
         """The lease the guest's client last got, as its script recorded."""
         try:
             with open(self.lease_file) as f:
-                return json.load(f)
+                lease: Lease = json.load(f)
+                return lease
         except (OSError, ValueError):
             return None
 
-    def wait_for_lease(self, timeout: float) -> dict | None:
+    def wait_for_lease(self, timeout: float) -> Lease | None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lease = self.lease()

@@ -13,7 +13,7 @@ import os
 import shutil
 from typing import Any
 
-from kaon import state_files
+from kaon import naming, state_files
 from kaon.compute.guest import Guest
 
 
@@ -44,7 +44,7 @@ class VmStore:
         state_files.private_dir(self.root)
 
     def namespace(self, name: str) -> str:
-        return self.conf.vm_namespace_prefix + name
+        return naming.vm_namespace(self.conf.vm_namespace_prefix, name)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.root, name, 'vm.json')

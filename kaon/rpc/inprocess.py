@@ -17,8 +17,12 @@ from typing import Any
 import oslo_messaging
 from oslo_messaging._drivers import base, impl_fake
 
+# oslo.messaging has no type hints (its classes are Any to mypy): the
+# `type: ignore[misc]`s below are for subclassing them, which this driver
+# is made of.
 
-class _WakingExchange(impl_fake.FakeExchange):
+
+class _WakingExchange(impl_fake.FakeExchange):  # type: ignore[misc]
     """A fake exchange whose deliveries wake the listeners waiting on it."""
 
     def __init__(self, name: str) -> None:
@@ -34,7 +38,7 @@ class _WakingExchange(impl_fake.FakeExchange):
             self.arrived.notify_all()
 
 
-class _Exchanges(impl_fake.FakeExchangeManager):
+class _Exchanges(impl_fake.FakeExchangeManager):  # type: ignore[misc]
     # One set of exchanges per process, shared by every kaon:// transport.
     _exchanges_lock = threading.Lock()
     _exchanges: dict[str, _WakingExchange] = {}
@@ -45,8 +49,8 @@ class _Exchanges(impl_fake.FakeExchangeManager):
             return self._exchanges.setdefault(name, _WakingExchange(name))
 
 
-class _Listener(impl_fake.FakeListener):
-    @base.batch_poll_helper
+class _Listener(impl_fake.FakeListener):  # type: ignore[misc]
+    @base.batch_poll_helper  # type: ignore[untyped-decorator]  # untyped lib
     def poll(self, timeout: float | None = None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         exchange = self._exchange_manager.get_exchange(
@@ -74,8 +78,9 @@ class _Listener(impl_fake.FakeListener):
             exchange.arrived.notify_all()
 
 
-class InProcessDriver(impl_fake.FakeDriver):
-    def __init__(self, conf: Any, url: Any, default_exchange: str | None = None,
+class InProcessDriver(impl_fake.FakeDriver):  # type: ignore[misc]
+    def __init__(self, conf: Any, url: Any,
+                 default_exchange: str | None = None,
                  allowed_remote_exmods: Any = None) -> None:
         super().__init__(conf, url, default_exchange, allowed_remote_exmods)
         self._exchange_manager = _Exchanges(default_exchange)

@@ -21,9 +21,9 @@ import pytest
 from oslo_config import cfg
 
 from kaon import conf as kaon_conf
-from kaon.agent.linux import device_manager as dm
-from kaon.agent.linux import ip_lib, process
+from kaon.agent.linux import device_manager as dm, ip_lib, process
 from kaon.agent.linux.dnsmasq import Dnsmasq
+from kaon.agent.linux.dnsmasq_backend import DnsmasqBackend
 from tests.support.dhcp_rpc import Cloud, InProcessDhcpRpc
 from tests.support.vm import Vm, Vms
 
@@ -126,7 +126,8 @@ def data_plane() -> Iterator[None]:
 
 class Agent:
     """What a DHCP agent holds, minus the agent: conf, the plugin behind
-    an RPC stand-in, a process monitor; and VMs to test with."""
+    an RPC stand-in, a process monitor, the dnsmasq backend (whose `host`
+    counts reloads); and VMs to test with."""
 
     def __init__(self, state_path: str) -> None:
         self.state_path = state_path
@@ -134,6 +135,8 @@ class Agent:
         self.cloud = Cloud(state_path)
         self.rpc = InProcessDhcpRpc(self.cloud, self.conf.host)
         self.monitor = process.ProcessMonitor(self.conf)
+        self.dhcp = DnsmasqBackend(self.conf, self.monitor,
+                                   dm.DeviceManager(self.conf, self.rpc))
         self.vms = Vms()
 
     def network(self, cidr: str, **subnet: object) -> tuple[dict, dict]:
@@ -152,8 +155,15 @@ class Agent:
     def driver(self, network_id: str) -> Dnsmasq:
         """A new driver object on fresh network info, as the agent builds
         one per call."""
-        return Dnsmasq(self.conf, self.info(network_id), self.monitor,
-                       dm.DeviceManager(self.conf, self.rpc))
+        return self.dhcp.driver(self.info(network_id))
+
+    def sighups(self, network_id: str) -> int:
+        """SIGHUPs this agent's drivers sent the network's dnsmasq."""
+        return self.dhcp.host.sighups[network_id]
+
+    def restarts(self, network_id: str) -> int:
+        """Reloads that restarted it instead (see Reloads)."""
+        return self.dhcp.host.restarts[network_id]
 
     def bridge(self, network_id: str) -> str:
         return dm.bridge_name(self.conf, network_id)
@@ -164,11 +174,11 @@ class Agent:
     def close(self) -> None:
         self.monitor.stop()
         self.vms.destroy_all()
-        for network_id in Dnsmasq.existing_dhcp_networks(self.conf):
+        for network_id in self.dhcp.existing_dhcp_networks():
             try:
-                Dnsmasq(self.conf, {'id': network_id}, self.monitor,
-                        dm.DeviceManager(self.conf, self.rpc)).disable(
-                            retain_port=True)
+                self.dhcp.driver({'id': network_id, 'subnets': [], 'ports': [],
+                                  'admin_state_up': False, 'mtu': 0,
+                                  'project_id': ''}).disable(retain_port=True)
             except Exception:       # cleanup() below gets the rest
                 pass
         networks = [n['id'] for n in self.cloud.list('network')]

@@ -130,7 +130,7 @@ def test_failing_network_backs_off_alone_and_is_removed_when_deleted(host):
     times = wait_for(lambda: (t := attempt_times(host.server.log(),
                                                  broken['id']))
                      and len(t) >= 5 and t, 40, '5 failed attempts')
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     # Retries 1, 2, 4, 8 s apart (the first attempts may come from the
     # server's events: subnet created, network scheduled).
     assert gaps[-1] > 1.5 * gaps[-2] > 4.5, gaps

@@ -29,9 +29,16 @@ import pytest
 import requests
 
 from kaon.agent.linux import ip_lib
-from tests.e2e.conftest import (BRIDGE_PREFIX, MADE, NS_PREFIX, RUN,
-                                STATE_PREFIX, _our_dnsmasqs, cleanup,
-                                leftovers)
+from tests.e2e.conftest import (
+    BRIDGE_PREFIX,
+    MADE,
+    NS_PREFIX,
+    RUN,
+    STATE_PREFIX,
+    _our_dnsmasqs,
+    cleanup,
+    leftovers,
+)
 from tests.support.procs import processes_naming
 from tests.support.server import free_port
 

@@ -1,4 +1,5 @@
-"""The whole DHCP path, embedded: API -> plugin -> RPC -> agent -> dnsmasq -> VM.
+"""The whole DHCP path, embedded: API -> plugin -> RPC -> agent -> dnsmasq
+-> VM.
 
 One `kaon server --dhcp-agent` process (SQLite, in-process kaon:// RPC)
 serves the API and runs the DHCP agent; every change goes through the REST

@@ -10,9 +10,11 @@ import os
 import signal
 import time
 
-from kaon.agent.linux import device_manager as dm
+from kaon import naming
 from kaon.agent.linux import ip_lib, iptables, process
-from kaon.agent.linux.dnsmasq import RESTARTS, SIGHUPS, Dnsmasq
+from kaon.agent.linux.dnsmasq import Dnsmasq
+from kaon.agent.linux.dnsmasq_backend import DnsmasqBackend
+from tests.e2e.conftest import make_conf
 
 
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
@@ -71,7 +73,7 @@ def test_port_gets_its_ip_router_dns_and_routes(agent):
     assert not os.path.exists(driver.path('host', dhcp_port['id']))
     assert os.path.exists(driver.path('addn_hosts', dhcp_port['id']))
     # The DHCP port is plugged with its MAC and IP, the rule is there.
-    device = dm.interface_name(dhcp_port['id'])
+    device = naming.dhcp_device(dhcp_port['id'])
     assert ip_lib.device_addresses(device, driver.namespace) == \
         [dhcp_port['fixed_ips'][0]['ip_address'] + '/24']
     assert iptables.has_checksum_fill(driver.namespace)
@@ -101,8 +103,8 @@ def test_port_added_after_start_is_served_without_sighup(agent):
     agent.port(net['id'])
     driver = agent.driver(net['id'])
     driver.enable()
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
-    restarts = RESTARTS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
+    restarts = agent.restarts(net['id'])
 
     port = agent.port(net['id'])
     vm = agent.vm(port)
@@ -114,7 +116,8 @@ def test_port_added_after_start_is_served_without_sighup(agent):
     assert took < 0.5, f'served after {took:.3f} s'
     time.sleep(agent.conf.bulk_reload_interval + 0.2)
     assert driver.process_manager().pid == pid
-    assert SIGHUPS[net['id']] == hups and RESTARTS[net['id']] == restarts
+    assert agent.sighups(net['id']) == hups
+    assert agent.restarts(net['id']) == restarts
 
 
 def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
@@ -126,7 +129,7 @@ def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
     vm = agent.vm(port)
     assert vm.dhcp().ip == port['fixed_ips'][0]['ip_address']
     assert port['mac_address'] in leases(driver)
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
 
     agent.cloud.delete('port', port['id'])
     start = time.monotonic()
@@ -135,7 +138,7 @@ def test_removed_port_gets_no_offer_and_its_lease_is_released(agent):
     assert time.monotonic() - start < 2
     assert wait_for(lambda: port['mac_address'] not in leases(driver), 2)
     # The files go with the next (coalesced) SIGHUP.
-    assert wait_for(lambda: SIGHUPS[net['id']] == hups + 1, 2)
+    assert wait_for(lambda: agent.sighups(net['id']) == hups + 1, 2)
     assert not any(os.path.exists(driver.path(k, port['id']))
                    for k in ('host', 'addn_hosts', 'opts'))
     assert agent.vm(keep).dhcp().ip == keep['fixed_ips'][0]['ip_address']
@@ -145,11 +148,11 @@ def test_many_removals_are_coalesced_into_few_sighups(agent):
     net, _ = agent.network('10.51.6.0/24')
     ports = [agent.port(net['id']) for _ in range(6)]
     agent.driver(net['id']).enable()
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
     for port in ports:
         agent.driver(net['id']).remove_ports([port])
     time.sleep(agent.conf.bulk_reload_interval * 2 + 0.3)
-    assert 1 <= SIGHUPS[net['id']] - hups <= 2
+    assert 1 <= agent.sighups(net['id']) - hups <= 2
     driver = agent.driver(net['id'])
     assert not any(os.path.exists(driver.path('host', p['id']))
                    for p in ports)
@@ -195,12 +198,12 @@ def test_extra_dhcp_opts_reach_the_client(agent):
 
     # A changed option needs a reload; with a set: host served, that is a
     # restart (dnsmasq 2.90 crashes on SIGHUP then).
-    restarts, hups = RESTARTS[net['id']], SIGHUPS[net['id']]
+    restarts, hups = agent.restarts(net['id']), agent.sighups(net['id'])
     port = agent.cloud.update('port', port['id'], extra_dhcp_opts=[
         {'opt_name': 'bootfile-name', 'opt_value': 'grub.efi'}])
     agent.driver(net['id']).update_ports([port])
-    assert wait_for(lambda: RESTARTS[net['id']] == restarts + 1, 2)
-    assert SIGHUPS[net['id']] == hups
+    assert wait_for(lambda: agent.restarts(net['id']) == restarts + 1, 2)
+    assert agent.sighups(net['id']) == hups
     assert vm.dhcp().env['bootfile'] == 'grub.efi'
 
 
@@ -216,11 +219,11 @@ def test_reload_after_serving_a_tagged_host_keeps_dnsmasq_alive(agent):
     driver.enable()
     vm = agent.vm(tagged)
     assert vm.dhcp().env['bootfile'] == 'pxelinux.0'
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
 
     agent.driver(net['id']).remove_ports([plain])
     assert wait_for(lambda: driver.process_manager().pid not in (None, pid))
-    assert driver.active and SIGHUPS[net['id']] == hups
+    assert driver.active and agent.sighups(net['id']) == hups
     time.sleep(0.5)
     assert driver.active
     lease = vm.dhcp()
@@ -281,7 +284,7 @@ def test_disable_removes_everything(agent):
     assert not ip_lib.device_exists(tap)
     assert not os.path.exists(driver.conf_dir)
     assert not agent.monitor.is_registered(net['id'], 'dnsmasq')
-    assert Dnsmasq.existing_dhcp_networks(agent.conf) == []
+    assert agent.dhcp.existing_dhcp_networks() == []
     assert not [p for p in agent.cloud.list('port', network_id=net['id'])
                 if p['device_owner'] == 'network:dhcp']     # released
     # The VM is still on the bridge, so the bridge stays until it goes.
@@ -295,12 +298,12 @@ def test_a_new_driver_adopts_the_running_dnsmasq(agent):
     port = agent.port(net['id'])
     agent.driver(net['id']).enable()
     driver = agent.driver(net['id'])
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
 
     driver = agent.driver(net['id'])          # an agent restart
     driver.enable()
     assert driver.process_manager().pid == pid
-    assert SIGHUPS[net['id']] == hups
+    assert agent.sighups(net['id']) == hups
     assert agent.rpc.calls.count('create_dhcp_port') == 1
     assert agent.vm(port).dhcp().ip == port['fixed_ips'][0]['ip_address']
 
@@ -358,3 +361,21 @@ def test_dual_stack_files_and_command_line(agent):
     assert f"--dhcp-range=set:subnet-{sub6['id']},fd00:51:15::,static,64," \
         f'600s' in argv
     assert agent.vm(port).dhcp().ip == ips[sub4['id']]
+
+
+def test_two_agents_in_one_process_keep_their_own_files(agent):
+    """Two agents in one process (a multi-host simulation, both hosting
+    the network) share nothing of their drivers' state: each writes the
+    network's files into its own directory."""
+    net, _ = agent.network('10.51.41.0/24')
+    port = agent.port(net['id'])
+    other_conf = make_conf(os.path.join(agent.state_path, 'other'))
+    other = DnsmasqBackend(other_conf, None, None)
+    mine = agent.driver(net['id'])
+    theirs = other.driver(agent.info(net['id']))
+
+    mine.check_files()            # writes what the network needs
+    theirs.check_files()
+    assert os.listdir(mine.path('host')) == [port['id']]
+    assert os.listdir(theirs.path('host')) == [port['id']]
+    assert theirs.path('host') != mine.path('host')

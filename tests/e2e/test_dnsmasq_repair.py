@@ -16,7 +16,6 @@ import uuid
 
 import pytest
 
-from kaon.agent.linux.dnsmasq import SIGHUPS
 from tests.e2e.conftest import RUN, STATE_PREFIX, agent_under
 from tests.e2e.test_dnsmasq_driver import read, wait_for
 
@@ -54,7 +53,7 @@ def test_corrupt_and_deleted_host_files_are_repaired(agent):
     driver.enable()
     vm1, vm2 = agent.vm(corrupt), agent.vm(deleted)
     assert vm1.dhcp() is not None and vm2.dhcp() is not None
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
 
     with open(driver.path('host', corrupt['id']), 'ab') as f:
         f.write(b'\xff\xfe not utf-8\n')
@@ -67,7 +66,7 @@ def test_corrupt_and_deleted_host_files_are_repaired(agent):
     assert read(driver.path('host', corrupt['id'])) == host_line(corrupt)
     assert read(driver.path('host', deleted['id'])) == host_line(deleted)
     # dnsmasq read the corrupt file: it is made to read them all again.
-    assert wait_for(lambda: SIGHUPS[net['id']] == hups + 1, 3)
+    assert wait_for(lambda: agent.sighups(net['id']) == hups + 1, 3)
     for vm, port in ((vm1, corrupt), (vm2, deleted)):
         ip = port['fixed_ips'][0]['ip_address']
         assert vm.dhcp(requested_ip=ip).ip == ip          # renews
@@ -112,7 +111,7 @@ def test_extra_and_foreign_files_are_removed(agent):
     os.mkdir(driver.path('addn_hosts', 'a-directory'))
     os.unlink(driver.path('addn_hosts', port['id']))
     os.symlink('/etc/passwd', driver.path('addn_hosts', port['id']))
-    hups = SIGHUPS[net['id']]
+    hups = agent.sighups(net['id'])
 
     repairs = agent.driver(net['id']).check_files()
     assert sorted(repairs) == sorted([
@@ -122,7 +121,7 @@ def test_extra_and_foreign_files_are_removed(agent):
     assert sorted(os.listdir(driver.path('host'))) == [port['id']]
     assert not os.path.islink(driver.path('addn_hosts', port['id']))
     # The stranger's entry is dropped from dnsmasq's memory by the reload.
-    assert wait_for(lambda: SIGHUPS[net['id']] > hups, 3)
+    assert wait_for(lambda: agent.sighups(net['id']) > hups, 3)
     assert stranger.dhcp(tries=1) is None
     assert agent.vm(port).dhcp().ip == port['fixed_ips'][0]['ip_address']
 
@@ -135,7 +134,7 @@ def test_check_on_an_unchanged_network_writes_nothing(agent):
     driver = agent.driver(net['id'])
     driver.enable()
     before = files_under(driver.conf_dir)
-    pid, hups = driver.process_manager().pid, SIGHUPS[net['id']]
+    pid, hups = driver.process_manager().pid, agent.sighups(net['id'])
     # 4 host, 5 addn_hosts (the DHCP port's too), 1 port's opts, the
     # subnets' opts and the interface name.
     assert len(before) == 4 + 5 + 1 + 1 + 1
@@ -148,7 +147,7 @@ def test_check_on_an_unchanged_network_writes_nothing(agent):
     assert driver.check_files() == []
     assert files_under(driver.conf_dir) == before
     assert driver.process_manager().pid == pid
-    assert SIGHUPS[net['id']] == hups
+    assert agent.sighups(net['id']) == hups
     assert agent.vm(ports[0]).dhcp().env['bootfile'] == 'pxelinux.0'
     # The same check does see a change of the bytes, and only that file
     # is rewritten.

@@ -12,7 +12,6 @@ import logging
 import os
 import uuid
 
-from kaon.agent.linux import device_manager as dm
 from kaon.agent.linux.dnsmasq import Dnsmasq
 from tests.e2e.test_dnsmasq_driver import wait_for
 from tests.support.dnsmasq_lines import check_argv, check_tree
@@ -22,8 +21,7 @@ INJECT = f'\ndhcp-host={STRANGER},10.51.44.66'
 
 
 def driver_for(agent, network: dict) -> Dnsmasq:
-    return Dnsmasq(agent.conf, network, agent.monitor,
-                   dm.DeviceManager(agent.conf, agent.rpc))
+    return agent.dhcp.driver(network)
 
 
 def subnet(cidr: str, **extra: object) -> dict:
@@ -68,7 +66,8 @@ def test_unservable_subnets_are_left_out_and_the_rest_is_served(agent,
 
     driver = driver_for(agent, info())
     with caplog.at_level(logging.WARNING):
-        driver.restart()       # the agent restarts a network whose CIDRs change
+        # The agent restarts a network whose CIDRs change.
+        driver.restart()
         unserved = driver.unserved_subnets
         assert set(unserved) == {s['id'] for s in bad.values()}
         assert 'no address to allocate' in unserved[bad['/32']['id']]

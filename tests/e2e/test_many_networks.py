@@ -15,8 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, \
-    cleanup
+from tests.e2e.conftest import BRIDGE_PREFIX, NS_PREFIX, _our_dnsmasqs, cleanup
 from tests.support.agent import wait_for
 from tests.support.api import Api
 from tests.support.server import KaonServer

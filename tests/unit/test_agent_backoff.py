@@ -48,7 +48,7 @@ def failing_agent(broken: set[str]):
         def reload_allocations(self):
             self.enable()
     agent, server, ready = make_agent()
-    agent.driver_cls = Driver
+    agent.backend.driver_class = Driver
     agent.clock = Clock()
     return agent, server, ready
 
@@ -110,7 +110,7 @@ def test_checks_log_repairs_and_a_server_that_cannot_read_fails(caplog):
     answers = {'n1': ['host/p1 missing, rewritten'],
                'n2': DhcpServeError('dnsmasq (nobody) cannot read host/')}
 
-    class Checked(agent.driver_cls):
+    class Checked(agent.backend.driver_class):
         unserved_subnets = {'s9': 'a /32 has no address to lease'}
 
         def check_files(self):
@@ -118,7 +118,7 @@ def test_checks_log_repairs_and_a_server_that_cannot_read_fails(caplog):
             if isinstance(answer, Exception):
                 raise answer
             return answer
-    agent.driver_cls = Checked
+    agent.backend.driver_class = Checked
     server.networks['n1'] = network('n1')
     server.networks['n2'] = network('n2')
     agent.enable_network('n1')

@@ -1,11 +1,14 @@
-"""The DHCP agent's decisions, with a recording driver (logic only: the
-real driver is exercised against dnsmasq in tests/e2e)."""
+"""The DHCP agent's decisions, with the no-op driver recording what it is
+asked (logic only: the real driver is exercised against dnsmasq in
+tests/e2e)."""
 import threading
 
 import pytest
 
 from kaon.agent.dhcp.agent import DhcpAgent
 from kaon.agent.dhcp.cache import NetworkCache
+from kaon.agent.dhcp.casts import DhcpCasts
+from kaon.agent.dhcp.noop import NoopBackend, NoopDriver
 from kaon.work_queue import NetworkWorkQueue
 
 
@@ -15,45 +18,34 @@ class Conf:
     dhcp_retry_max_interval = 60.0
 
 
-class RecordingDriver:
+class RecordingDriver(NoopDriver):
+    """The no-op driver, noting each call in `log`."""
     log: list = []
-    existing: list = []
-
-    def __init__(self, conf, network, monitor, device_manager):
-        self.network = network
 
     def _note(self, what, *args):
         RecordingDriver.log.append((what, self.network['id'], *args))
 
-    active = False
-
     def enable(self):
         self._note('enable')
-        self.active = True
+        super().enable()
 
     def disable(self, retain_port=False):
         self._note('disable')
+        super().disable(retain_port)
 
     def restart(self):
         self._note('restart')
+        super().restart()
 
     def reload_allocations(self):
         self._note('reload')
+        super().reload_allocations()
 
     def update_ports(self, ports):
         self._note('update', [p['id'] for p in ports])
 
     def remove_ports(self, ports):
         self._note('remove', [p['id'] for p in ports])
-
-    def check_files(self):
-        return []
-
-    unserved_subnets: dict = {}
-
-    @classmethod
-    def existing_dhcp_networks(cls, conf):
-        return list(cls.existing)
 
 
 class Server:
@@ -85,10 +77,9 @@ def port(port_id, net_id='n1', ip='10.0.0.5', owner='compute:nova',
 
 def make_agent():
     RecordingDriver.log = []
-    RecordingDriver.existing = []
     server, ready = Server(), []
-    agent = DhcpAgent(Conf(), server, RecordingDriver, None, None,
-                      ready.extend)
+    backend = NoopBackend(driver_class=RecordingDriver)
+    agent = DhcpAgent(Conf(), server, backend, None, ready.extend)
     return agent, server, ready
 
 
@@ -147,7 +138,7 @@ def test_ip_conflict_in_cache_marks_network_for_resync():
 
 def test_full_sync_disables_what_the_server_no_longer_lists():
     agent, server, _ = make_agent()
-    RecordingDriver.existing = ['old']
+    agent.backend.mark('old', True)         # left by an earlier run
     server.networks['n1'] = network('n1')
     agent.sync_state()
     assert sorted(RecordingDriver.log) == [('disable', 'old'),
@@ -194,7 +185,7 @@ def test_a_network_that_fails_to_enable_is_retried_not_half_served():
 
         def reload_allocations(self):     # not running: enables (dnsmasq)
             self.enable()
-    agent.driver_cls = FlakyDriver
+    agent.backend.driver_class = FlakyDriver
     agent.sync_state()
     assert agent.failures.failing()['n1'].reason == \
         'no DHCP port: quota'                     # marked for retry
@@ -227,3 +218,44 @@ def test_cache_follows_swaps_and_a_list_changed_under_it():
     assert cache.ip_owner('n1', '10.0.0.99') == 'p3'
     assert cache.ip_owner('n1', '10.0.0.13') is None
     assert len(net['ports']) == 5
+
+
+def test_a_full_sync_waits_for_work_running_on_the_network():
+    """A network's work runs one piece at a time, whoever queued it: a
+    full sync that comes while a port cast is being served configures the
+    network after it, never beside it."""
+    agent, server, _ = make_agent()
+    in_call, overlaps, lock = [], [], threading.Lock()
+    serving, release, reloaded = (threading.Event(), threading.Event(),
+                                  threading.Event())
+
+    class Overlapping(RecordingDriver):
+        def _note(self, what, *args):
+            with lock:
+                if in_call:
+                    overlaps.append((in_call[0], what))
+                in_call.append(what)
+            try:
+                super()._note(what, *args)
+                if what == 'update':
+                    serving.set()
+                    release.wait(5)
+                reloaded.set() if what == 'reload' else None
+            finally:
+                with lock:
+                    in_call.remove(what)
+    agent.backend.driver_class = Overlapping
+    server.networks['n1'] = network('n1')
+    agent.enable_network('n1')
+    DhcpCasts(agent).port_create_end(None, {'port': port('p1'),
+                                            'priority': 6})
+    assert serving.wait(5)                 # the cast is being served
+    sync = threading.Thread(target=agent.sync_state)
+    sync.start()
+    reloaded.wait(1)                       # a sync beside it would reload
+    release.set()
+    sync.join(10)
+    assert not sync.is_alive()
+    assert overlaps == []
+    assert [e[0] for e in RecordingDriver.log] == ['enable', 'update',
+                                                   'reload']

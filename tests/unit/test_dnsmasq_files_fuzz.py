@@ -13,14 +13,14 @@ import ipaddress
 import types
 import uuid
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from kaon.agent.linux import dnsmasq_files as files
-from kaon.agent.linux import dnsmasq_subnets as subnets
-from kaon.agent.linux import dnsmasq_values as values
-from tests.support.dnsmasq_lines import (canonical_ip, check_argv,
-                                         check_content)
+from kaon.agent.linux import (
+    dnsmasq_files as files,
+    dnsmasq_subnets as subnets,
+    dnsmasq_values as values,
+)
+from tests.support.dnsmasq_lines import canonical_ip, check_argv, check_content
 
 CIDRS = ['10.0.0.0/24', '10.1.0.0/30', '10.2.0.5/32', '172.16.0.0/16',
          'fd00::/64', 'fd00:1::/120', 'fd00:2::1/128']

@@ -8,6 +8,12 @@ restart it, no DHCP subnet left disables it; an IP change on the agent's
 own DHCP port restarts.  Port events take the driver's per-port path, so
 their cost does not grow with the network.
 
+Every piece of work on a network, whoever starts it (a cast, the full
+sync, a retry, a check), runs through the network's queue
+(kaon.work_queue): one at a time per network, by construction.  Casts that
+arrive while a full sync reads the server's view are held and queued
+behind the sync's work, so older data never overwrites newer.
+
 A failure stays as small as its cause: whatever fails for one network
 (driver, DHCP server, RPC) marks that network failed, with the reason, and
 it is retried alone with capped exponential backoff (one log line per
@@ -16,33 +22,57 @@ served again only when it was configured and its files checked out.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
-
-import oslo_messaging
+from concurrent import futures
+from typing import Any, Callable, Iterable, Protocol
 
 from kaon.agent.backoff import Backoff
-from kaon.agent.dhcp.cache import Network, NetworkCache, Port
+from kaon.agent.dhcp.cache import NetworkCache
 from kaon.constants import DEVICE_OWNER_DHCP
-from kaon.work_queue import NetworkWorkQueue
+from kaon.wire import (
+    DhcpBackend,
+    DhcpDriver,
+    DhcpHealth,
+    DhcpServerApi,
+    NetworkInfo,
+    Port,
+)
+from kaon.work_queue import Job, NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
-# Work the agent queues itself, behind the server's casts (Neutron's
-# priorities: lower runs first; casts are 6 by default).
+# Work the agent queues itself (Neutron's priorities: lower runs first;
+# casts are 0 to 6).  A full sync's work goes first: casts held while it
+# read the server's view are newer than what it read.
+SYNC_PRIORITY = -1
 RETRY_PRIORITY = 7
 CHECK_PRIORITY = 8
 REASON_MAX = 300        # characters of a failure reason in the state
 
 
-def dhcp_cidrs(network: Network) -> set[str]:
+class Monitor(Protocol):
+    """The process monitor, as far as the agent reports its failures."""
+
+    def failing(self) -> dict[str, str]: ...
+
+
+class HostLimits(Protocol):
+    """Room on the host for DHCP servers (InotifyLimits)."""
+
+    def prepare(self, networks: int) -> None: ...
+
+    def claim(self) -> None: ...
+
+
+def dhcp_cidrs(network: NetworkInfo) -> set[str]:
     return {s['cidr'] for s in network['subnets'] if s['enable_dhcp']}
 
 
 def _ips(port: Port | None) -> set[str]:
-    return {ip['ip_address'] for ip in (port or {}).get('fixed_ips', ())}
+    return {ip['ip_address'] for ip in port.get('fixed_ips', ())} \
+        if port else set()
 
 
 def reason(err: BaseException) -> str:
@@ -52,30 +82,33 @@ def reason(err: BaseException) -> str:
 
 
 class DhcpAgent:
-    """RPC endpoint for the server's casts and owner of the drivers."""
+    """Owner of the drivers: what the server's casts (DhcpCasts), the full
+    sync, retries and checks do to each network."""
 
-    target = oslo_messaging.Target(version='1.0')
-
-    def __init__(self, conf: Any, plugin: Any, driver_cls: Any,
-                 device_manager: Any, process_monitor: Any,
+    def __init__(self, conf: Any, plugin: DhcpServerApi,
+                 backend: DhcpBackend, process_monitor: Monitor | None,
                  ready_ports: Callable[[list[str]], None],
-                 host_limits: Any = None,
+                 host_limits: HostLimits | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """`host_limits` (InotifyLimits) makes room on the host for the
+        """`backend` makes each network's driver (dhcp_driver option).
+        `host_limits` (InotifyLimits) makes room on the host for the
         DHCP servers: prepare(n) before a sync, claim() before each start,
         which raises when the host cannot run one more."""
         self.conf = conf
         self.plugin = plugin
-        self.driver_cls = driver_cls
-        self.device_manager = device_manager
+        self.backend = backend
         self.process_monitor = process_monitor
         self.mark_ready = ready_ports
         self.cache = NetworkCache()
-        self.drivers: dict[str, Any] = {}
+        self.drivers: dict[str, DhcpDriver] = {}
         self.queue = NetworkWorkQueue(workers=8, name='dhcp')
         self.needs_resync: set[str] = set()
         self.full_resync = threading.Event()
         self._sync_lock = threading.Lock()
+        self._sync_slots = threading.Semaphore(conf.num_sync_threads)
+        # Casts held while a full sync reads the server's view (else None).
+        self._held: list[tuple[str, int, Job]] | None = None
+        self._held_lock = threading.Lock()
         self.host_limits = host_limits
         self.clock = clock
         self.failures = Backoff(cap=conf.dhcp_retry_max_interval)
@@ -83,25 +116,26 @@ class DhcpAgent:
         self._checks_queued: set[str] = set()
         self._checks_lock = threading.Lock()
 
-    def make_driver(self, network: Network) -> Any:
-        return self.driver_cls(self.conf, network, self.process_monitor,
-                               self.device_manager)
+    def make_driver(self, network: NetworkInfo) -> DhcpDriver:
+        return self.backend.driver(network)
 
-    # Casts from the server: queue them, one network at a time.
-    def _enqueue(self, network_id: str, payload: dict,
-                 job: Callable[[], None]) -> None:
-        self._submit(network_id, payload.get('priority', 6), job)
+    # Work on a network: queued, one at a time per network.
+    def submit(self, network_id: str, priority: int, job: Job) -> None:
+        """Queue `job`, or hold it while a full sync reads the server's
+        view (the sync queues it behind its own work)."""
+        with self._held_lock:
+            if self._held is not None:
+                self._held.append((network_id, priority, job))
+                return
+        self._queue(network_id, priority, job)
 
-    def _submit(self, network_id: str, priority: int,
-                job: Callable[[], None]) -> None:
-        def guarded() -> None:
-            with self._sync_lock:   # wait while a full sync runs
-                pass
-            self._attempt(network_id, job)
-        self.queue.submit(network_id, priority, guarded)
+    def _queue(self, network_id: str, priority: int, job: Job
+               ) -> futures.Future[None]:
+        return self.queue.submit(network_id, priority,
+                                 lambda: self._attempt(network_id, job))
 
     # Failures: the network's alone, retried with backoff.
-    def _attempt(self, network_id: str, job: Callable[[], None]) -> None:
+    def _attempt(self, network_id: str, job: Job) -> None:
         try:
             job()
         except Exception as err:  # noqa: BLE001 - the network is retried
@@ -136,8 +170,8 @@ class DhcpAgent:
 
     def _queue_enables(self, network_ids: Iterable[str]) -> None:
         for network_id in sorted(network_ids):
-            self._submit(network_id, RETRY_PRIORITY,
-                         lambda n=network_id: self.enable_network(n))
+            self.submit(network_id, RETRY_PRIORITY,
+                        functools.partial(self.enable_network, network_id))
 
     # Periodic reconciliation, through the queue (never beside other work
     # on the same network).
@@ -150,8 +184,8 @@ class DhcpAgent:
                         network_id in self._checks_queued:
                     continue
                 self._checks_queued.add(network_id)
-            self._submit(network_id, CHECK_PRIORITY,
-                         lambda n=network_id: self.check_network(n))
+            self.submit(network_id, CHECK_PRIORITY,
+                        functools.partial(self.check_network, network_id))
 
     def check_network(self, network_id: str) -> None:
         """Check a served network's files.  One that failed since its check
@@ -164,52 +198,13 @@ class DhcpAgent:
                 self.cache.get(network_id) is not None:
             self._check_files(network_id, driver)
 
-    def _check_files(self, network_id: str, driver: Any) -> None:
+    def _check_files(self, network_id: str, driver: DhcpDriver) -> None:
         """The driver repairs drift; each repair is logged.  Raises
         DhcpServeError when the server cannot read its files."""
         for line in driver.check_files():
             with self._checks_lock:
                 self.repairs += 1
             LOG.warning('network %s: repaired %s', network_id, line)
-
-    def network_create_end(self, context: Any, payload: dict) -> None:
-        net_id = payload['network']['id']
-        self._enqueue(net_id, payload, lambda: self.enable_network(net_id))
-
-    def network_update_end(self, context: Any, payload: dict) -> None:
-        net = payload['network']
-        job = (lambda: self.enable_network(net['id'])) \
-            if net['admin_state_up'] else \
-            (lambda: self.disable_network(net['id']))
-        self._enqueue(net['id'], payload, job)
-
-    def network_delete_end(self, context: Any, payload: dict) -> None:
-        net_id = payload['network_id']
-        self._enqueue(net_id, payload, lambda: self.disable_network(net_id))
-
-    def subnet_create_end(self, context: Any, payload: dict) -> None:
-        net_id = payload['subnet']['network_id']
-        self._enqueue(net_id, payload, lambda: self.refresh_network(net_id))
-
-    subnet_update_end = subnet_create_end
-
-    def subnet_delete_end(self, context: Any, payload: dict) -> None:
-        net_id = payload['network_id']
-        self._enqueue(net_id, payload, lambda: self.refresh_network(net_id))
-
-    def port_create_end(self, context: Any, payload: dict) -> None:
-        port = payload['port']
-        self._enqueue(port['network_id'], payload,
-                      lambda: self.port_changed(port))
-
-    port_update_end = port_create_end
-
-    def port_delete_end(self, context: Any, payload: dict) -> None:
-        self._enqueue(payload['network_id'], payload,
-                      lambda: self.port_removed(payload['port_id']))
-
-    def agent_updated(self, context: Any, payload: dict) -> None:
-        self.full_resync.set()
 
     # What the events do.
     def enable_network(self, network_id: str) -> None:
@@ -218,7 +213,7 @@ class DhcpAgent:
             return self.disable_network(network_id)
         self.configure_network(network)
 
-    def configure_network(self, network: Network) -> None:
+    def configure_network(self, network: NetworkInfo) -> None:
         """Serve `network` as described, enabling or reloading as needed.
 
         The cache takes the network only once it is served and its files
@@ -243,11 +238,12 @@ class DhcpAgent:
             else:
                 driver.reload_allocations()
         self._check_files(network['id'], driver)
-        self.cache.put(network)
-        self.mark_ready([p['id'] for p in network['ports']])
+        # The driver's network: with the DHCP port as the driver made it.
+        self.cache.put(driver.network)
+        self.mark_ready([p['id'] for p in driver.network['ports']])
         self._served(network['id'])
 
-    def _claim_room(self, driver: Any) -> None:
+    def _claim_room(self, driver: DhcpDriver) -> None:
         """A server about to be started needs room on the host."""
         if self.host_limits is not None and not driver.active:
             self.host_limits.claim()
@@ -327,31 +323,47 @@ class DhcpAgent:
             self.needs_resync.add(network_id)
 
     def sync_state(self) -> None:
-        """Make the local state match the server's, for every network.
+        """Make the local state match the server's, for every network, and
+        return when done.
 
         It also removes what this host still has of networks it no longer
-        serves (dirs, namespaces, processes from an earlier run).
+        serves (dirs, namespaces, processes from an earlier run).  Each
+        network's part is queued like any other work on it; casts that
+        arrive while the server's view is read are held behind it.
         """
-        with self._sync_lock:
-            self.needs_resync.clear()
-            networks = self.plugin.get_active_networks_info()
-            if self.host_limits is not None:
-                self.host_limits.prepare(len(networks))
-            wanted = {n['id'] for n in networks}
-            known = set(self.drivers) | set(self.existing_networks())
-            for stale in known - wanted:
-                LOG.info('network %s no longer hosted here; disabling', stale)
-                self._disable_stale(stale)
-            self._configure_all(networks)
+        with self._sync_lock:       # one full sync at a time
+            with self._held_lock:
+                self._held = []
+            try:
+                jobs = self._queue_sync()
+            finally:
+                with self._held_lock:
+                    held, self._held = self._held or [], None
+                for network_id, priority, job in held:
+                    self._queue(network_id, priority, job)
+            futures.wait(jobs)
 
-    def _configure_all(self, networks: list[Network]) -> None:
-        def configure(network: Network) -> None:
-            self._attempt(network['id'],
-                          lambda: self.configure_network(network))
-        with ThreadPoolExecutor(self.conf.num_sync_threads) as pool:
-            list(pool.map(configure, networks))
+    def _queue_sync(self) -> list[futures.Future[None]]:
+        self.needs_resync.clear()
+        networks = self.plugin.get_active_networks_info()
+        if self.host_limits is not None:
+            self.host_limits.prepare(len(networks))
+        wanted = {n['id'] for n in networks}
+        known = set(self.drivers) | set(self.backend.existing_dhcp_networks())
+        jobs = [self._queue(stale, SYNC_PRIORITY,
+                            functools.partial(self._disable_stale, stale))
+                for stale in sorted(known - wanted)]
+        return jobs + [self._queue(n['id'], SYNC_PRIORITY,
+                                   functools.partial(self._sync_network, n))
+                       for n in networks]
+
+    def _sync_network(self, network: NetworkInfo) -> None:
+        """At most num_sync_threads networks configured at once."""
+        with self._sync_slots:
+            self.configure_network(network)
 
     def _disable_stale(self, network_id: str) -> None:
+        LOG.info('network %s no longer hosted here; disabling', network_id)
         driver = self.drivers.pop(network_id, None) or self.make_driver(
             {'id': network_id, 'subnets': [], 'ports': [],
              'admin_state_up': False, 'mtu': 0, 'project_id': ''})
@@ -360,7 +372,7 @@ class DhcpAgent:
         driver.disable()
 
     # What the agent reports (report_state's configurations).
-    def health(self, listed: int = 10) -> dict[str, Any]:
+    def health(self, listed: int = 10) -> DhcpHealth:
         """Counts of networks served and failed, the first `listed` failed
         networks and unserved subnets with their reasons, file repairs."""
         failed = {k: s.reason for k, s in self.failures.failing().items()}
@@ -378,6 +390,3 @@ class DhcpAgent:
     def _monitor_failures(self) -> dict[str, str]:
         monitor = self.process_monitor
         return monitor.failing() if monitor is not None else {}
-
-    def existing_networks(self) -> list[str]:
-        return self.driver_cls.existing_dhcp_networks(self.conf)

@@ -2,17 +2,19 @@
 
 The network dicts are shared with the drivers (a driver reads the ports of
 `driver.network` when it reconciles everything), so updating a port here
-updates what the driver serves.  Port events must not cost O(ports in the
-network): ports are found through an index of list positions (a removal
-swaps the last port into the hole) and IPs through an index of owners.
+updates what the driver serves.  Both only change a network's ports from
+that network's queued work (kaon.work_queue), one job at a time; a new
+network from the server replaces the old dict, never changes it.
+
+Port events must not cost O(ports in the network): ports are found
+through an index of list positions (a removal swaps the last port into
+the hole) and IPs through an index of owners.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-Network = dict[str, Any]
-Port = dict[str, Any]
+from kaon.wire import DhcpCounts, NetworkInfo as Network, Port
 
 
 def _ips(port: Port) -> list[str]:
@@ -58,7 +60,7 @@ class NetworkCache:
 
     def _forget(self, network_id: str) -> None:
         old = self._networks.get(network_id)
-        for port in (old or {}).get('ports', ()):
+        for port in old['ports'] if old else ():
             self._port_network.pop(port['id'], None)
             self._position.pop(port['id'], None)
             self._unindex_ips(network_id, port)
@@ -90,20 +92,21 @@ class NetworkCache:
             network_id = port['network_id']
             ports = self._networks[network_id]['ports']
             position = self._position_of(network_id, port['id'])
-            old = ports[position] if position is not None else None
-            if old is not None:
-                self._unindex_ips(network_id, old)
-                ports[position] = port
-            else:
+            old = None
+            if position is None:
                 position = len(ports)
                 ports.append(port)
+            else:
+                old = ports[position]
+                self._unindex_ips(network_id, old)
+                ports[position] = port
             self._index(network_id, port, position)
             return old
 
     def remove_port(self, port_id: str) -> Port | None:
         with self._lock:
-            network_id = self._port_network.pop(port_id, None)
-            network = self._networks.get(network_id or '')
+            network_id = self._port_network.pop(port_id, '')
+            network = self._networks.get(network_id)
             if network is None:
                 return None
             ports = network['ports']
@@ -122,7 +125,7 @@ class NetworkCache:
         """Which cached port holds this address on the network, if any."""
         return self._ip_owner.get((network_id, ip_address))
 
-    def get_state(self) -> dict[str, int]:
+    def get_state(self) -> DhcpCounts:
         """The counts report_state carries."""
         networks = list(self._networks.values())
         return {'networks': len(networks),

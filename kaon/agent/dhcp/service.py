@@ -17,17 +17,19 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from kaon.agent.backoff import Backoff
+from kaon.agent.dhcp import drivers
 from kaon.agent.dhcp.agent import DhcpAgent, reason
+from kaon.agent.dhcp.casts import DhcpCasts
 from kaon.agent.linux.device_manager import DeviceManager
-from kaon.agent.linux.dnsmasq import Dnsmasq
 from kaon.agent.linux.inotify import InotifyLimits
 from kaon.agent.linux.process import ProcessMonitor
 from kaon.constants import AGENT_TYPE_DHCP
 from kaon.rpc import common
 from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
+from kaon.wire import AgentState, DhcpConfigurations
 
 LOG = logging.getLogger(__name__)
 BINARY = 'kaon-dhcp-agent'
@@ -38,6 +40,7 @@ FULL_SYNC = 'full sync'
 
 class DhcpAgentService:
     def __init__(self, conf: Any) -> None:
+        """:raises drivers.UnknownDriver: dhcp_driver names no backend."""
         self.conf = conf
         self.plugin = DhcpPluginApi(conf.host)
         self.reports = PluginReportStateAPI()
@@ -45,11 +48,13 @@ class DhcpAgentService:
         self._ready: set[str] = set()
         self._ready_wakeup = threading.Condition()
         self.limits = InotifyLimits()
-        self.agent = DhcpAgent(conf, self.plugin, Dnsmasq,
-                               DeviceManager(conf, self.plugin), self.monitor,
+        self.backend = drivers.load(conf.dhcp_driver)(
+            conf, self.monitor, DeviceManager(conf, self.plugin))
+        self.agent = DhcpAgent(conf, self.plugin, self.backend, self.monitor,
                                self.mark_ready, host_limits=self.limits)
         self._sync_backoff = Backoff(cap=conf.dhcp_retry_max_interval)
-        self.rpc = common.server(common.DHCP_AGENT, conf.host, [self.agent])
+        self.rpc = common.server(common.DHCP_AGENT, conf.host,
+                                 [DhcpCasts(self.agent)])
         self._stop = threading.Event()
         self._start_flag = True
         self._server_lost = False
@@ -76,21 +81,22 @@ class DhcpAgentService:
         self.agent.queue.shutdown()
         self.agent.remove_failed_networks()
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         threading.Thread(target=target, name=name, daemon=True).start()
 
     # Heartbeat.
-    def state(self) -> dict[str, Any]:
-        state = {
+    def state(self) -> AgentState:
+        configurations: DhcpConfigurations = {
+            **self.agent.cache.get_state(), **self.agent.health(),
+            'inotify_max_user_instances': self._instances_limit(),
+            'dhcp_driver': self.conf.dhcp_driver,
+            'dhcp_lease_duration': self.conf.dhcp_lease_duration,
+            'log_agent_heartbeats': False}
+        state: AgentState = {
             'binary': BINARY, 'host': self.conf.host,
             'availability_zone': self.conf.availability_zone,
             'topic': common.DHCP_AGENT, 'agent_type': AGENT_TYPE_DHCP,
-            'configurations': dict(
-                self.agent.cache.get_state(), **self.agent.health(),
-                inotify_max_user_instances=self._instances_limit(),
-                dhcp_driver='kaon.agent.linux.dnsmasq.Dnsmasq',
-                dhcp_lease_duration=self.conf.dhcp_lease_duration,
-                log_agent_heartbeats=False),
+            'configurations': configurations,
             'uuid': str(uuid.uuid4()),
         }
         if self._start_flag:

@@ -17,6 +17,7 @@ from typing import Any
 from kaon import naming
 from kaon.agent.linux import ip_lib, iptables
 from kaon.constants import DEVICE_OWNER_DHCP, dhcp_device_id
+from kaon.wire import DhcpServerApi, FixedIpRequest, NetworkInfo, Port
 
 LOG = logging.getLogger(__name__)
 
@@ -29,28 +30,27 @@ def bridge_name(conf: Any, network_id: str) -> str:
     return naming.bridge(conf.bridge_prefix, network_id)
 
 
-def interface_name(port_id: str) -> str:
-    return naming.dhcp_device(port_id)
-
-
-def tap_name(port_id: str) -> str:
-    return naming.tap(port_id)
-
-
-def dhcp_subnet_ids(network: dict) -> list[str]:
+def dhcp_subnet_ids(network: NetworkInfo) -> list[str]:
     return [s['id'] for s in network.get('subnets', ())
             if s.get('enable_dhcp', True)]
 
 
+def with_port(network: NetworkInfo, port: Port) -> NetworkInfo:
+    """A copy of `network` whose ports have `port` in place of its old
+    version (the dicts others hold stay as they were)."""
+    ports = [p for p in network.get('ports', ()) if p['id'] != port['id']]
+    return {**network, 'ports': ports + [port]}
+
+
 class DeviceManager:
-    def __init__(self, conf: Any, plugin: Any) -> None:
+    def __init__(self, conf: Any, plugin: DhcpServerApi) -> None:
         self.conf = conf
         self.plugin = plugin
 
-    def get_device_id(self, network: dict) -> str:
+    def get_device_id(self, network: NetworkInfo) -> str:
         return dhcp_device_id(self.conf.host, network['id'])
 
-    def get_dhcp_port(self, network: dict) -> dict | None:
+    def get_dhcp_port(self, network: NetworkInfo) -> Port | None:
         """This agent's DHCP port among the network's ports, if any."""
         device_id = self.get_device_id(network)
         for port in network.get('ports', ()):
@@ -59,35 +59,35 @@ class DeviceManager:
                 return port
         return None
 
-    def setup_dhcp_port(self, network: dict) -> dict:
+    def setup_dhcp_port(self, network: NetworkInfo) -> Port:
         """Find or create our DHCP port; give it an IP on every DHCP subnet.
 
-        The port found or made replaces its old version in
-        network['ports'], so the driver sees the addresses dnsmasq serves
-        from (and leaves the port out of the host entries).
+        The caller puts the port found or made in place of its old version
+        in the network's ports (with_port), so the driver sees the
+        addresses dnsmasq serves from (and leaves the port out of the host
+        entries).
         """
         wanted = dhcp_subnet_ids(network)
-        port = self.get_dhcp_port(network)
-        if port is None:
+        found = self.get_dhcp_port(network)
+        if found is None:
             port = self.plugin.create_dhcp_port({'port': {
                 'network_id': network['id'],
                 'device_id': self.get_device_id(network),
                 'fixed_ips': [{'subnet_id': s} for s in wanted],
                 'name': '', 'admin_state_up': True,
-                'project_id': network.get('project_id')}})
+                'project_id': network.get('project_id', '')}})
         else:
-            port = self._add_missing_subnets(network, port, wanted)
+            port = self._add_missing_subnets(network, found, wanted)
         if not port:
             raise RuntimeError(f'No DHCP port for network {network["id"]}')
-        ports = [p for p in network.get('ports', ()) if p['id'] != port['id']]
-        network['ports'] = ports + [port]
         return port
 
-    def _add_missing_subnets(self, network: dict, port: dict,
-                             wanted: list[str]) -> dict:
+    def _add_missing_subnets(self, network: NetworkInfo, port: Port,
+                             wanted: list[str]) -> Port | None:
         """As Neutron: keep the IPs on DHCP subnets, ask for the missing."""
-        kept = [{'subnet_id': f['subnet_id'], 'ip_address': f['ip_address']}
-                for f in port.get('fixed_ips', ()) if f['subnet_id'] in wanted]
+        kept: list[FixedIpRequest] = [
+            {'subnet_id': f['subnet_id'], 'ip_address': f['ip_address']}
+            for f in port.get('fixed_ips', ()) if f['subnet_id'] in wanted]
         have = {f['subnet_id'] for f in kept}
         missing = [s for s in wanted if s not in have]
         if not missing:
@@ -98,7 +98,7 @@ class DeviceManager:
             'network_id': network['id'],
             'fixed_ips': kept + [{'subnet_id': s} for s in missing]}})
 
-    def port_cidrs(self, network: dict, port: dict) -> list[str]:
+    def port_cidrs(self, network: NetworkInfo, port: Port) -> list[str]:
         """The port's IPs on the DHCP subnets, with the subnets' prefixes."""
         prefixes = {s['id']: ipaddress.ip_network(s['cidr']).prefixlen
                     for s in network.get('subnets', ())
@@ -107,24 +107,24 @@ class DeviceManager:
                 for f in port.get('fixed_ips', ())
                 if f['subnet_id'] in prefixes]
 
-    def setup(self, network: dict) -> str:
+    def setup(self, network: NetworkInfo) -> tuple[str, Port]:
         """Everything the network's dnsmasq needs below it; returns the
-        name of the interface dnsmasq listens on."""
+        name of the interface dnsmasq listens on, and the DHCP port."""
         port = self.setup_dhcp_port(network)
         namespace = namespace_name(self.conf, network['id'])
-        device = interface_name(port['id'])
-        plug = (namespace, device, tap_name(port['id']),
+        device = naming.dhcp_device(port['id'])
+        plug = (namespace, device, naming.tap(port['id']),
                 bridge_name(self.conf, network['id']), port['mac_address'],
                 network.get('mtu') or 1500, self.port_cidrs(network, port))
         if ip_lib.veth_in_place(*plug):
             # A restarted agent: all in place (the iptables rule lives and
             # dies with the namespace, which survived).
-            return device
+            return device, port
         ip_lib.ensure_namespace(namespace)
         self._remove_stale_devices(namespace, device)
         ip_lib.plug_veth(*plug)
         iptables.ensure_checksum_fill(namespace)
-        return device
+        return device, port
 
     def _remove_stale_devices(self, namespace: str, keep: str) -> None:
         """A DHCP port replaced by a new one leaves its ns- device behind;
@@ -134,7 +134,8 @@ class DeviceManager:
                 LOG.info('Removing stale device %s from %s', name, namespace)
                 ip_lib.delete_device(name, namespace)
 
-    def destroy(self, network: dict, device_name: str | None) -> None:
+    def destroy(self, network: NetworkInfo, device_name: str | None
+                ) -> None:
         """Unplug and remove the namespace; the bridge goes only when no
         port (a VM's, another agent's) is left on it."""
         namespace = namespace_name(self.conf, network['id'])
@@ -144,7 +145,7 @@ class DeviceManager:
         ip_lib.delete_namespace(namespace)
         ip_lib.delete_bridge_if_unused(bridge_name(self.conf, network['id']))
 
-    def release(self, network: dict) -> None:
+    def release(self, network: NetworkInfo) -> None:
         """Give the DHCP port back to the server (network no longer here)."""
         self.plugin.release_dhcp_port(network['id'],
                                       self.get_device_id(network))

@@ -24,20 +24,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 from typing import Any
 
-from kaon.agent.linux import device_manager as dm
-from kaon.agent.linux import dnsmasq_access as access
-from kaon.agent.linux import dnsmasq_files as files
-from kaon.agent.linux import dnsmasq_reloads as reloads
-from kaon.agent.linux import dnsmasq_subnets as subnets_
-from kaon.agent.linux import dnsmasq_values as values
-from kaon.agent.linux.dhcp import DhcpDriver, DhcpServeError, Network, Port
+from kaon.agent.linux import (
+    device_manager as dm,
+    dnsmasq_access as access,
+    dnsmasq_files as files,
+    dnsmasq_ports as ports_,
+    dnsmasq_subnets as subnets_,
+    dnsmasq_values as values,
+)
+from kaon.agent.linux.dhcp import DhcpServeError
+from kaon.agent.linux.dnsmasq_reloads import DnsmasqHost, Reloads
 from kaon.agent.linux.dnsmasq_tree import KINDS, LEASES, Tree
-from kaon.agent.linux.dnsmasq_reloads import (  # noqa: F401 (tests)
-    RESTARTS, SET_TAG, SIGHUPS, Reloads)
-from kaon.agent.linux.process import ProcessManager
+from kaon.agent.linux.process import ProcessManager, ProcessMonitor
+from kaon.wire import NetworkInfo, Port
 
 LOG = logging.getLogger(__name__)
 
@@ -45,11 +46,22 @@ SERVICE = 'dnsmasq'
 SUBNET_OPTS = 'opts/subnets'    # the subnet-level options
 INTERFACE = 'interface'         # the device dnsmasq listens on (kaon's)
 
-class Dnsmasq(DhcpDriver):
 
-    def __init__(self, conf: Any, network: Network, process_monitor: Any,
-                 device_manager: Any) -> None:
-        super().__init__(conf, network, process_monitor, device_manager)
+class Dnsmasq:
+    """One network's dnsmasq (a kaon.wire.DhcpDriver).
+
+    `host` is what the agent's drivers share (a private one when None:
+    a driver used alone, as benchmarks do)."""
+
+    def __init__(self, conf: Any, network: NetworkInfo,
+                 process_monitor: ProcessMonitor | None,
+                 device_manager: dm.DeviceManager,
+                 host: DnsmasqHost | None = None) -> None:
+        self.conf = conf
+        self.network = network
+        self.process_monitor = process_monitor
+        self.device_manager = device_manager
+        self.host = host or DnsmasqHost()
         if not values.is_uuid(network.get('id')):
             # The id names directories, a namespace and argv: never a path.
             raise DhcpServeError(f'network id {network.get("id")!r}: not a '
@@ -78,12 +90,13 @@ class Dnsmasq(DhcpDriver):
     def process_manager(self) -> ProcessManager:
         return ProcessManager(self.network_id, self.path('pid'),
                               self._command, namespace=self.namespace,
-                              service=SERVICE)
+                              service=SERVICE, children=self.host.children)
 
     def _reloads(self) -> Reloads:
-        return reloads.state(self.network_id, lambda: Reloads(
+        return self.host.reloads(self.network_id, lambda: Reloads(
             self.network_id, Tree(self.conf_dir, access.file_gid(self.conf)),
-            self.process_manager(), self.conf.bulk_reload_interval))
+            self.process_manager(), self.conf.bulk_reload_interval,
+            self.host))
 
     def _run_as(self) -> access.RunAs:
         return access.prepare(self.conf, self.dhcp_confs)
@@ -121,16 +134,6 @@ class Dnsmasq(DhcpDriver):
     def active(self) -> bool:
         return self.process_manager().active
 
-    @classmethod
-    def existing_dhcp_networks(cls, conf: Any) -> list[str]:
-        root = os.path.abspath(conf.dhcp_confs)
-        try:
-            names = os.listdir(root)
-        except FileNotFoundError:
-            return []
-        return sorted(n for n in names if values.is_uuid(n) and
-                      os.path.isdir(os.path.join(root, n)))
-
     # -- lifecycle -------------------------------------------------------
     def enable(self) -> None:
         """Plug, write every file, then start dnsmasq or adopt the running
@@ -147,10 +150,12 @@ class Dnsmasq(DhcpDriver):
         with state.lock:
             state.tree.ensure_dirs()
         plan = self._plan()
-        served = {**self.network, 'subnets': list(plan.served.values()),
-                  'mtu': plan.mtu}
-        self._interface = self.device_manager.setup(served)
-        self.network['ports'] = served['ports']
+        served: NetworkInfo = {**self.network,
+                               'subnets': list(plan.served.values()),
+                               'mtu': plan.mtu or 0}
+        self._interface, port = self.device_manager.setup(served)
+        # A new dict: the old one may be the agent's cache's.
+        self.network = dm.with_port(self.network, port)
         with state.lock:
             state.tree.sync(INTERFACE, self._interface + '\n')
         pm = self.process_manager()
@@ -178,7 +183,7 @@ class Dnsmasq(DhcpDriver):
     def disable(self, retain_port: bool = False) -> None:
         if self.process_monitor is not None:
             self.process_monitor.unregister(self.network_id, SERVICE)
-        reloads.close(self.network_id)
+        self.host.close(self.network_id)
         self.process_manager().disable()
         self.device_manager.destroy(self.network, self.interface_name)
         shutil.rmtree(self.conf_dir, ignore_errors=True)
@@ -201,11 +206,13 @@ class Dnsmasq(DhcpDriver):
         """Write these ports' files: O(ports given), not O(network)."""
         served = self._plan().served
         state = self._reloads()
-        needs_reload, released, refused = False, set(), []
+        needs_reload, released = False, set()
+        refused: list[Port] = []
         for port in ports:
             if port.get('network_id', self.network_id) != self.network_id:
                 continue
-            written = self._write_port(state, port, served)
+            written = ports_.write_port(state, port, served,
+                                        self.conf.dns_domain)
             if written is None:
                 refused.append(port)
                 continue
@@ -218,82 +225,25 @@ class Dnsmasq(DhcpDriver):
             state.schedule()
 
     def remove_ports(self, ports: list[Port]) -> None:
+        self._stop_serving([(p.get('id'), p.get('mac_address'))
+                            for p in ports])
+
+    def _stop_serving(self, ports: list[tuple[object, object]]) -> None:
+        """Stop serving these (port id, mac) at once (see dnsmasq_ports);
+        their files go with the next reload."""
         state = self._reloads()
-        removed, released = set(), set()
-        for port in ports:
-            gone = self._stop_serving(state, port)
-            if gone is not None:
-                removed.add(port['id'])
+        removed: set[str] = set()
+        released: ports_.Leases = set()
+        for port_id, mac in ports:
+            gone = ports_.stop_serving(state, port_id, mac)
+            if gone is not None and isinstance(port_id, str):
+                removed.add(port_id)
                 released |= gone
         self._release(released)
         if removed:
             state.schedule(removed)
 
-    def _write_port(self, state: Reloads, port: Port,
-                    subnets: dict[str, dict]
-                    ) -> tuple[bool, set[tuple[str, str]]] | None:
-        """Write one port's three files.  Returns whether dnsmasq needs a
-        reload, and the (mac, ip) leases to release.
-
-        A new file needs none.  A changed file does: dnsmasq only adds the
-        new records, the old ones (an old IP, a dropped option) stay in
-        memory until reloaded.  A changed IP is also released at once, else
-        the old lease keeps that IP from the port that gets it next.
-        None (nothing written, a warning logged) when a value of the port
-        cannot be written safely: the caller stops serving it.
-        """
-        try:
-            wanted = files.port_files(port, subnets, self.conf.dns_domain)
-        except values.Refused as err:
-            LOG.warning('Network %s: port %r is not served by DHCP: %s',
-                        self.network_id, port.get('id'), err)
-            return None
-        with state.lock:
-            state.pending.discard(port['id'])
-            # sync() reads each file once and hands back what it held.
-            before = {kind: state.tree.sync(f"{kind}/{port['id']}",
-                                            wanted[kind]) for kind in KINDS}
-            old_host = before['host'] or ''
-            self._track_tags(state, port['id'], old_host, wanted['host'])
-        needs_reload = any(old and old != wanted[kind]
-                           for kind, old in before.items())
-        gone = files.host_pairs(old_host) - files.host_pairs(wanted['host'])
-        return needs_reload, gone
-
-    def _stop_serving(self, state: Reloads,
-                      port: Port) -> set[tuple[str, str]] | None:
-        """`<mac>,ignore` now (no reload needed); the files are deleted
-        with the next reload.  Returns the (mac, ip) leases to release,
-        None if the port was never served."""
-        port_id = port.get('id')
-        if not values.is_uuid(port_id):
-            return None                 # never named a file of ours
-        with state.lock:
-            rels = [f'{kind}/{port_id}' for kind in KINDS]
-            if not any(os.path.lexists(state.tree.path(r)) for r in rels):
-                return None
-            old = state.tree.read(rels[0])
-            self._track_tags(state, port_id, old, '')
-            macs = files.host_macs(old)
-            if values.is_mac(port.get('mac_address')):
-                macs.add(port['mac_address'])
-            state.tree.sync(rels[0], ''.join(
-                values.line((m, 'ignore')) for m in sorted(macs)))
-        return files.host_pairs(old)
-
-    @staticmethod
-    def _track_tags(state: Reloads, port_id: str, old: str,
-                    new: str) -> None:
-        """Note host entries with set: (see Reloads): the old one may be
-        in dnsmasq's memory, the new one will be."""
-        if SET_TAG in new:
-            state.tagged.add(port_id)
-        else:
-            state.tagged.discard(port_id)
-        if SET_TAG in old or SET_TAG in new:
-            state.tainted = True
-
-    def _release(self, pairs: set[tuple[str, str]]) -> None:
+    def _release(self, pairs: ports_.Leases) -> None:
         if pairs:
             files.dhcp_release(self.namespace, self.interface_name, pairs)
 
@@ -305,11 +255,12 @@ class Dnsmasq(DhcpDriver):
         file the network needs."""
         state = self._reloads()
         plan = self._plan()
-        ports = [p for p in self.network.get('ports', ())]
+        ports = list(self.network.get('ports', ()))
         with state.lock:
             needs_reload, released, written = False, set(), set()
             for port in ports:
-                result = self._write_port(state, port, plan.served)
+                result = ports_.write_port(state, port, plan.served,
+                                           self.conf.dns_domain)
                 if result is not None:
                     written.add(port['id'])
                     needs_reload |= result[0]
@@ -319,7 +270,7 @@ class Dnsmasq(DhcpDriver):
                 on_disk |= state.tree.names(kind)
             stale = on_disk - written - state.pending
             if running:
-                self.remove_ports([{'id': i} for i in sorted(stale)])
+                self._stop_serving([(i, None) for i in sorted(stale)])
             else:
                 for port_id in stale:
                     state.tagged.discard(port_id)
@@ -346,13 +297,9 @@ class Dnsmasq(DhcpDriver):
         """
         if os.path.lexists(self.path(LEASES)):
             return
-        duration = self.conf.dhcp_lease_duration
-        # dnsmasq writes 0 as the expiry of an infinite lease.
-        expiry = 0 if duration == -1 else int(time.time()) + duration
-        lines = [values.line((str(expiry), mac, ip, '*', '*'), sep=' ')
-                 for mac, ip in files.lease_pairs(self.network,
-                                                  self._plan().served)]
-        self._reloads().tree.write(LEASES, ''.join(lines).encode())
+        self._reloads().tree.write(LEASES, files.init_leases(
+            self.network, self._plan().served,
+            self.conf.dhcp_lease_duration))
 
     # -- checking --------------------------------------------------------
     def check_files(self) -> list[str]:
@@ -443,3 +390,4 @@ class Dnsmasq(DhcpDriver):
 
 def _run_as_args(argv: list[str]) -> list[str]:
     return [a for a in argv if a.startswith(('--user=', '--group='))]
+

@@ -166,7 +166,7 @@ def _kernel_dev(st_dev: int) -> int:
 def watched(pid: int) -> set[tuple[int, int]]:
     """(dev, inode) of everything the process's inotify fds watch; each
     watch is a line `inotify wd:1 ino:1a2b sdev:800001 mask:...` (hex)."""
-    found = set()
+    found: set[tuple[int, int]] = set()
     for lines in inotify.watch_lines(pid):
         for line in lines:
             fields = dict(f.split(':', 1) for f in line.split()[1:]
@@ -175,9 +175,10 @@ def watched(pid: int) -> set[tuple[int, int]]:
     return found
 
 
-def unwatched(pid: int, directories: list[str]) -> list[str]:
-    """The directories the process has no inotify watch on."""
-    have = watched(pid)
+def unwatched(pid: int | None, directories: list[str]) -> list[str]:
+    """The directories the process has no inotify watch on (all of them
+    when there is no process)."""
+    have = watched(pid) if pid is not None else set()
     missing = []
     for directory in directories:
         try:
@@ -190,7 +191,7 @@ def unwatched(pid: int, directories: list[str]) -> list[str]:
     return missing
 
 
-def wait_watched(pid: int, directories: list[str],
+def wait_watched(pid: int | None, directories: list[str],
                  timeout: float = 2.0) -> list[str]:
     """unwatched(), given a just-started dnsmasq the time to add its
     watches (it does so right after it has dropped privileges)."""

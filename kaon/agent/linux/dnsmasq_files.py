@@ -21,11 +21,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import subprocess
+import time
 from typing import Any, Iterable, Iterator
 
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.agent.linux.dnsmasq_subnets import Plan
 from kaon.constants import DEVICE_OWNER_DHCP
+from kaon.wire import ExtraDhcpOpt, NetworkInfo, Port, Subnet
 
 LOG = logging.getLogger(__name__)
 
@@ -58,8 +60,8 @@ def _option(version: int, tag: str, name: str, *items: str,
     return values.line((f'tag:{tag}', name) + items, tail=value)
 
 
-def _allocations(port: dict, subnets: dict[str, dict]
-                 ) -> Iterator[tuple[dict, str]]:
+def _allocations(port: Port, subnets: dict[str, Subnet]
+                 ) -> Iterator[tuple[Subnet, str]]:
     """(subnet, ip) of the port's addresses on served subnets, each IP
     canonical, of the subnet's version and inside it."""
     for fixed in port.get('fixed_ips') or ():
@@ -76,12 +78,12 @@ def _allocations(port: dict, subnets: dict[str, dict]
             yield subnet, ip
 
 
-def _extra_opts(port: dict) -> list[dict]:
+def _extra_opts(port: Port) -> list[ExtraDhcpOpt]:
     return [o for o in port.get('extra_dhcp_opts') or ()
             if o.get('opt_value') is not None]
 
 
-def port_files(port: dict, subnets: dict[str, dict],
+def port_files(port: Port, subnets: dict[str, Subnet],
                domain: str) -> dict[str, str]:
     """The host, addn_hosts and opts file contents of one port.
 
@@ -142,7 +144,7 @@ def host_macs(content: str) -> set[str]:
     return {fields[0] for fields in _entries(content)}
 
 
-def lease_pairs(network: dict, subnets: dict[str, dict]
+def lease_pairs(network: NetworkInfo, subnets: dict[str, Subnet]
                 ) -> list[tuple[str, str]]:
     """(mac, ip) of every IPv4 address dnsmasq serves (for the initial
     lease file; IPv6 leases are keyed by the client's DUID and IAID, which
@@ -160,7 +162,18 @@ def lease_pairs(network: dict, subnets: dict[str, dict]
     return pairs
 
 
-def _dhcp_port_ips(network: dict, subnet: dict) -> list[str]:
+def init_leases(network: NetworkInfo, subnets: dict[str, Subnet],
+                duration: int) -> bytes:
+    """dnsmasq's lease file before its first start: a lease per port, so
+    that it ACKs the renewals of clients holding leases from an earlier
+    server (see Dnsmasq._write_init_leases)."""
+    # dnsmasq writes 0 as the expiry of an infinite lease.
+    expiry = 0 if duration == -1 else int(time.time()) + duration
+    return ''.join(values.line((str(expiry), mac, ip, '*', '*'), sep=' ')
+                   for mac, ip in lease_pairs(network, subnets)).encode()
+
+
+def _dhcp_port_ips(network: NetworkInfo, subnet: Subnet) -> list[str]:
     ips = []
     for port in network.get('ports', ()):
         if port.get('device_owner') != DEVICE_OWNER_DHCP:
@@ -172,7 +185,8 @@ def _dhcp_port_ips(network: dict, subnet: dict) -> list[str]:
     return ips
 
 
-def _dns_option(network: dict, subnet: dict, tag: str) -> list[str]:
+def _dns_option(network: NetworkInfo, subnet: Subnet, tag: str
+                ) -> list[str]:
     """Neutron's choice: the subnet's dns_nameservers; ['0.0.0.0'] (or
     ['::']) means "announce none".  Without any, dnsmasq announces its own
     address (the default); only with several DHCP agents on the subnet are
@@ -189,7 +203,7 @@ def _dns_option(network: dict, subnet: dict, tag: str) -> list[str]:
                     *(_literal(s) if version == 6 else s for s in servers))]
 
 
-def _route_options(plan: Plan, subnet: dict, tag: str) -> list[str]:
+def _route_options(plan: Plan, subnet: Subnet, tag: str) -> list[str]:
     """Router and classless routes, as Neutron sends them.
 
     A 0.0.0.0/0 host route replaces the gateway.  Other IPv4 subnets of
@@ -218,7 +232,7 @@ def _route_options(plan: Plan, subnet: dict, tag: str) -> list[str]:
     return options
 
 
-def subnet_opts(network: dict, plan: Plan, domain: str) -> str:
+def subnet_opts(network: NetworkInfo, plan: Plan, domain: str) -> str:
     """The subnets' options; the plan's served subnets were checked
     (dnsmasq_subnets), and each line is checked again as it is made."""
     lines = []
@@ -234,7 +248,7 @@ def subnet_opts(network: dict, plan: Plan, domain: str) -> str:
 
 
 # -- command line -------------------------------------------------------------
-def _dhcp_range(subnet: dict, lease: str) -> str | None:
+def _dhcp_range(subnet: Subnet, lease: str) -> str | None:
     net = ipaddress.ip_network(subnet['cidr'])
     tag = f"set:subnet-{subnet['id']}"
     if subnet['ip_version'] == 4:

@@ -1,7 +1,8 @@
 """Per network: the coalesced dnsmasq reload, and the network's files.
 
-Module-level state (see `state()`), because the agent may build a new
-driver object for every call, as Neutron does.
+Kept by the agent's DnsmasqHost, not by a driver object, because the
+agent may build a new driver object for every call, as Neutron does; and
+not at module level, so two agents in one process share nothing.
 """
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ import time
 from typing import Callable
 
 from kaon.agent.linux.dnsmasq_tree import KINDS, Tree
-from kaon.agent.linux.process import ProcessError, ProcessManager
+from kaon.agent.linux.process import Children, ProcessError, ProcessManager
 
 LOG = logging.getLogger(__name__)
-
-# SIGHUPs and reload-restarts per network (never reset): let tests prove a
-# change was served through inotify alone.
-SIGHUPS: collections.Counter[str] = collections.Counter()
-RESTARTS: collections.Counter[str] = collections.Counter()
 SET_TAG = ',set:'
+
+
+class ReloadCounts:
+    """SIGHUPs and reload-restarts per network (never reset): let tests
+    and benchmarks prove a change was served through inotify alone."""
+
+    def __init__(self) -> None:
+        self.sighups: collections.Counter[str] = collections.Counter()
+        self.restarts: collections.Counter[str] = collections.Counter()
 
 
 class Reloads:
     """Per network: removed ports' files awaiting deletion and the one
-    coalesced reload that follows (module-level: see state()).
+    coalesced reload that follows (kept by DnsmasqHost).
     `tree` is the network's files (dnsmasq_tree).
 
     `lock` also serialises every file write of the network, so a port
@@ -41,8 +46,9 @@ class Reloads:
     """
 
     def __init__(self, network_id: str, tree: Tree, pm: ProcessManager,
-                 interval: float) -> None:
+                 interval: float, counts: ReloadCounts) -> None:
         self.network_id = network_id
+        self.counts = counts
         self.tree = tree
         self.pm = pm
         self.interval = interval
@@ -58,7 +64,8 @@ class Reloads:
         # watching its directories (Dnsmasq.check_files).
         self.verified: tuple[int | None, object] | None = None
 
-    def schedule(self, port_ids: set[str] = frozenset()) -> None:
+    def schedule(self, port_ids: frozenset[str] | set[str] = frozenset()
+                 ) -> None:
         """Queue deletions and a reload; the first one in a quiet period
         goes at once, later ones wait for `interval` and go together."""
         with self.lock:
@@ -84,11 +91,11 @@ class Reloads:
             self.last_reload = time.monotonic()
             if not self.tainted:
                 if self.pm.signal(signal.SIGHUP):
-                    SIGHUPS[self.network_id] += 1
+                    self.counts.sighups[self.network_id] += 1
                 return
             try:
                 if self.pm.restart():
-                    RESTARTS[self.network_id] += 1
+                    self.counts.restarts[self.network_id] += 1
                     self.tainted = bool(self.tagged)
             except ProcessError:        # the process monitor respawns it
                 LOG.exception('Restarting dnsmasq for %s failed',
@@ -102,22 +109,28 @@ class Reloads:
                 self.timer = None
 
 
-_reloads: dict[str, Reloads] = {}
-_reloads_lock = threading.Lock()
+class DnsmasqHost(ReloadCounts):
+    """What one agent's dnsmasq drivers share: each network's Reloads,
+    the reload counts, and the dnsmasq processes it spawned."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.children = Children()
+        self._reloads: dict[str, Reloads] = {}
+        self._lock = threading.Lock()
 
-def state(network_id: str, make: Callable[[], Reloads]) -> Reloads:
-    """The network's state, made by `make` when there is none (or it was
-    closed)."""
-    with _reloads_lock:
-        current = _reloads.get(network_id)
-        if current is None or current.closed:
-            current = _reloads[network_id] = make()
-        return current
+    def reloads(self, network_id: str, make: Callable[[], Reloads]
+                ) -> Reloads:
+        """The network's state, made by `make` when there is none (or it
+        was closed)."""
+        with self._lock:
+            current = self._reloads.get(network_id)
+            if current is None or current.closed:
+                current = self._reloads[network_id] = make()
+            return current
 
-
-def close(network_id: str) -> None:
-    with _reloads_lock:
-        current = _reloads.pop(network_id, None)
-    if current is not None:
-        current.close()
+    def close(self, network_id: str) -> None:
+        with self._lock:
+            current = self._reloads.pop(network_id, None)
+        if current is not None:
+            current.close()

@@ -16,13 +16,14 @@ from typing import Any
 
 from kaon.agent.linux import dnsmasq_values as values
 from kaon.constants import IPV6_MIN_MTU
+from kaon.wire import NetworkInfo, Subnet
 
 _V6_MODES = (None, 'slaac', 'dhcpv6-stateful', 'dhcpv6-stateless')
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    served: dict[str, dict]      # DHCP subnets dnsmasq serves, by id
+    served: dict[str, Subnet]    # DHCP subnets dnsmasq serves, by id
     unserved: dict[str, str]     # DHCP subnets left out: id -> reason
     dropped: dict[str, list[str]]  # served subnet -> options left out, why
     onlink: tuple[str, ...]      # well-formed IPv4 CIDRs of every subnet
@@ -41,12 +42,15 @@ class Plan:
         return notes
 
 
-def plan(network: dict) -> Plan:
+def plan(network: NetworkInfo) -> Plan:
     """Served subnets come as copies holding only the options that can be
     written: a bad DNS server, route or gateway costs that option (logged),
     not the subnet."""
     mtu, mtu_refused = _mtu(network.get('mtu'))
-    served, unserved, dropped, onlink = {}, {}, {}, []
+    served: dict[str, Subnet] = {}
+    unserved: dict[str, str] = {}
+    dropped: dict[str, list[str]] = {}
+    onlink: list[str] = []
     for subnet in network.get('subnets', ()):
         if subnet.get('ip_version') == 4 and _well_formed_cidr(subnet):
             onlink.append(subnet['cidr'])
@@ -62,11 +66,11 @@ def plan(network: dict) -> Plan:
     return Plan(served, unserved, dropped, tuple(onlink), mtu, mtu_refused)
 
 
-def _options(subnet: dict) -> tuple[dict, list[str]]:
+def _options(subnet: Subnet) -> tuple[Subnet, list[str]]:
     """The subnet with its gateway, DNS servers and host routes that are
     canonical addresses of its IP version; and what was left out.  A bad
     gateway becomes none (an empty router option: never dnsmasq itself)."""
-    version, problems = subnet['ip_version'], []
+    version, problems = subnet['ip_version'], list[str]()
 
     def keep(check: Any, *args: Any) -> bool:
         try:
@@ -98,7 +102,7 @@ def _mtu(value: Any) -> tuple[int | None, str | None]:
         return None, str(err)
 
 
-def _well_formed_cidr(subnet: dict) -> bool:
+def _well_formed_cidr(subnet: Subnet) -> bool:
     try:
         values.cidr(subnet.get('cidr'), subnet.get('ip_version'))
     except values.Refused:
@@ -106,7 +110,7 @@ def _well_formed_cidr(subnet: dict) -> bool:
     return True
 
 
-def refusal(subnet: dict, mtu: int | None) -> str | None:
+def refusal(subnet: Subnet, mtu: int | None) -> str | None:
     """Why dnsmasq cannot serve this DHCP subnet; None if it can."""
     try:
         _check(subnet)
@@ -123,7 +127,7 @@ def refusal(subnet: dict, mtu: int | None) -> str | None:
     return None
 
 
-def _check(subnet: dict) -> None:
+def _check(subnet: Subnet) -> None:
     """The values the subnet cannot be served without, canonical and of
     the subnet's IP version."""
     values.uuid(subnet.get('id'), 'subnet id')

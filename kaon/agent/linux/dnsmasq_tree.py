@@ -221,18 +221,20 @@ class Tree:
                 self._restore(rel, repairs)
         return [r for r in repairs if r is not None] + self._check_leases()
 
-    def _restore_missing(self, kind: str, found: int, repairs: list) -> None:
+    def _restore_missing(self, kind: str, found: int,
+                         repairs: list[Repair | None]) -> None:
         wanted = [r for r in self.expected if r.startswith(kind + '/')]
         if found != len(wanted):
             for rel in sorted(wanted):
                 if not os.path.lexists(self.path(rel)):
                     self._restore(rel, repairs)
 
-    def _restore(self, rel: str, repairs: list) -> None:
+    def _restore(self, rel: str, repairs: list[Repair | None]) -> None:
         self.seen[rel] = _signature(self.write(rel, self.expected[rel]))
         repairs.append(Repair(f'restored missing {rel}', False))
 
-    def _scan(self, kind: str, fd: int, repairs: list) -> int:
+    def _scan(self, kind: str, fd: int, repairs: list[Repair | None]
+              ) -> int:
         """Check one directory's entries; returns how many expected files
         are there (repaired or not)."""
         seen, prefix, found = self.seen, kind + '/', 0
@@ -269,7 +271,7 @@ class Tree:
         return Repair(f'rewrote {what} {rel}', True)
 
     @staticmethod
-    def _delete(path: str, entry: os.DirEntry) -> None:
+    def _delete(path: str, entry: os.DirEntry[str]) -> None:
         if entry.is_dir(follow_symlinks=False):
             shutil.rmtree(path, ignore_errors=True)
         else:

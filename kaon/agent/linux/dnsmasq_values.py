@@ -41,9 +41,10 @@ def _text(value: Any, what: str) -> str:
 
 
 def _match(pattern: re.Pattern[str], value: Any, what: str) -> str:
-    if not pattern.fullmatch(_text(value, what)):
+    text = _text(value, what)
+    if not pattern.fullmatch(text):
         raise Refused(f'{what} {value!r}: not well formed')
-    return value
+    return text
 
 
 def uuid(value: Any, what: str = 'id') -> str:

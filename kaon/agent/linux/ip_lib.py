@@ -197,6 +197,8 @@ def plug_veth(namespace: str, ns_name: str, root_name: str, bridge: str,
                      peer={'ifname': ns_name, 'net_ns_fd': namespace})
     with _ipr(namespace) as ipr:
         index = _index(ipr, ns_name)
+        if index is None:
+            raise OSError(f'{ns_name} vanished from {namespace}')
         ipr.link('set', index=index, address=mac, mtu=mtu)
         _sync_addresses(ipr, index, cidrs)
         ipr.link('set', index=index, state='up')
@@ -216,8 +218,8 @@ def veth_in_place(namespace: str, ns_name: str, root_name: str,
         return False
     with _ipr(namespace) as ipr:
         links = {link.get('ifname'): link for link in ipr.get_links()}
-        device = links.get(ns_name)
-        if set(links) != {'lo', ns_name} or device.get('address') != mac \
+        device = links[ns_name] if set(links) == {'lo', ns_name} else None
+        if device is None or device.get('address') != mac \
                 or device.get('mtu') != mtu or device['state'] != 'up':
             return False
         if _global_addresses(ipr, device['index']) != \
@@ -228,12 +230,15 @@ def veth_in_place(namespace: str, ns_name: str, root_name: str,
         if tap is None or master is None:
             return False
         link = ipr.get_links(tap)[0]
-        return link.get('master') == master and link['state'] == 'up'
+        return bool(link.get('master') == master and link['state'] == 'up')
 
 
-def _global_addresses(ipr: IPRoute, index: int) -> set:
+Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def _global_addresses(ipr: IPRoute, index: int) -> set[Interface]:
     """The device's addresses, without the kernel's IPv6 link-local one."""
-    present = set()
+    present: set[Interface] = set()
     for msg in ipr.get_addr(index=index):
         iface = ipaddress.ip_interface(
             f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}")

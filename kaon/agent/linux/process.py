@@ -28,29 +28,44 @@ from kaon.agent.backoff import Backoff, Streak
 
 LOG = logging.getLogger(__name__)
 
-# Children spawned by this process, by pid: polled to reap them.
-_children: dict[int, subprocess.Popen] = {}
-_children_lock = threading.Lock()
-# One lock per pid file, shared by every ProcessManager of that process:
-# a restart (stop + start) must not race a respawn by the monitor.
-_pid_file_locks: dict[str, threading.RLock] = {}
 
 
 class ProcessError(RuntimeError):
     """A process could not be started."""
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status of our own child `pid`, if it has exited."""
-    with _children_lock:
-        child = _children.get(pid)
-        if child is not None and child.poll() is not None:
-            del _children[pid]
+class Children:
+    """The processes one agent spawned, and their locks: one instance per
+    agent (its DHCP backend), shared by every ProcessManager it makes.
+
+    Children are kept by pid, to reap them when found dead.  One lock per
+    pid file is shared by every ProcessManager of that process: a restart
+    (stop + start) must not race a respawn by the monitor."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._pid_file_locks: dict[str, threading.RLock] = {}
+
+    def lock_for(self, pid_file: str) -> threading.RLock:
+        with self._lock:
+            return self._pid_file_locks.setdefault(pid_file,
+                                                   threading.RLock())
+
+    def add(self, child: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._children[child.pid] = child
+
+    def reap(self, pid: int) -> None:
+        """Collect the exit status of our own child `pid`, if it exited."""
+        with self._lock:
+            child = self._children.get(pid)
+            if child is not None and child.poll() is not None:
+                del self._children[pid]
 
 
 def read_cmdline(pid: int) -> list[str]:
     """argv of a live process; [] if gone or a zombie."""
-    _reap(pid)
     try:
         with open(f'/proc/{pid}/cmdline', 'rb') as f:
             raw = f.read()
@@ -65,16 +80,17 @@ class ProcessManager:
     def __init__(self, uuid: str, pid_file: str,
                  cmd_callback: Callable[[str], list[str]],
                  namespace: str | None = None, service: str = 'dnsmasq',
-                 start_timeout: float = 10.0) -> None:
+                 start_timeout: float = 10.0,
+                 children: Children | None = None) -> None:
+        """`children`: the agent's (a private one when None)."""
         self.uuid = uuid
         self.pid_file = pid_file
         self.cmd_callback = cmd_callback
         self.namespace = namespace
         self.service = service
         self.start_timeout = start_timeout
-        with _children_lock:
-            self.lock = _pid_file_locks.setdefault(pid_file,
-                                                   threading.RLock())
+        self.children = children or Children()
+        self.lock = self.children.lock_for(pid_file)
 
     @property
     def pid(self) -> int | None:
@@ -90,6 +106,7 @@ class ProcessManager:
         return [] if pid is None else self._argv_if_ours(pid)
 
     def _argv_if_ours(self, pid: int) -> list[str]:
+        self.children.reap(pid)
         argv = read_cmdline(pid)
         if not argv or os.path.basename(argv[0]) != self.service:
             return []
@@ -126,8 +143,7 @@ class ProcessManager:
                 child = subprocess.Popen(
                     cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                     stderr=errors, close_fds=True, start_new_session=True)
-                with _children_lock:
-                    _children[child.pid] = child
+                self.children.add(child)
                 self._wait_started(child, errors)
         LOG.info('Started %s for %s, pid %s', self.service, self.uuid,
                  child.pid)
@@ -144,7 +160,8 @@ class ProcessManager:
             self.spawn(argv)
             return True
 
-    def _wait_started(self, child: subprocess.Popen, errors: Any) -> None:
+    def _wait_started(self, child: subprocess.Popen[bytes],
+                      errors: Any) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if child.poll() is not None:
@@ -191,7 +208,8 @@ class ProcessManager:
         pid = self.pid
         if pid is not None:
             for signum in (signal.SIGTERM, signal.SIGKILL):
-                if not self._kill(pid, signum) or _wait_gone(pid, timeout):
+                if not self._kill(pid, signum) or \
+                        self._wait_gone(pid, timeout):
                     break
             else:
                 LOG.error('%s pid %s for %s survived SIGKILL', self.service,
@@ -201,10 +219,15 @@ class ProcessManager:
         except FileNotFoundError:
             pass
 
+    def _wait_gone(self, pid: int, timeout: float) -> bool:
+        self.children.reap(pid)
+        gone = _wait_gone(pid, timeout)
+        self.children.reap(pid)
+        return gone
+
 
 def pid_alive(pid: int) -> bool:
-    """Running (not gone, not a zombie); reaps it first if it is ours."""
-    _reap(pid)
+    """Running (not gone, not a zombie)."""
     try:
         with open(f'/proc/{pid}/stat') as f:
             stat = f.read()
