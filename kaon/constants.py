@@ -13,6 +13,10 @@ IPV6_MIN_MTU = 1280
 DEVICE_OWNER_DHCP = 'network:dhcp'
 DEVICE_OWNER_COMPUTE_PREFIX = 'compute:'
 DEVICE_OWNER_COMPUTE = DEVICE_OWNER_COMPUTE_PREFIX + 'nova'
+# The device_id of a DHCP port made ahead of any agent (by an admin): the
+# first agent on the network takes it over, and its creation schedules
+# nothing.
+DEVICE_ID_RESERVED_DHCP_PORT = 'reserved_dhcp_port'
 
 # Agent types, as agents report them and `openstack network agent list
 # --agent-type` filters them.

@@ -18,7 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.constants import DEVICE_OWNER_DHCP, dhcp_device_id
+from kaon.constants import (
+    DEVICE_ID_RESERVED_DHCP_PORT,
+    DEVICE_OWNER_DHCP,
+    dhcp_device_id,
+)
 from kaon.context import Context
 from kaon.db.models import ports as ports_table
 from kaon.plugin import common, networks, ports, subnets
@@ -26,9 +30,6 @@ from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 
 ADMIN = Context.admin()
-# Neutron's DEVICE_ID_RESERVED_DHCP_PORT: a DHCP port made ahead of any
-# agent (by an admin); the first agent on the network may take it over.
-RESERVED_DHCP_PORT = 'reserved_dhcp_port'
 # What an agent may change on its own port.
 _UPDATABLE = ('fixed_ips', 'device_id', 'name', 'admin_state_up')
 
@@ -98,7 +99,8 @@ def update_dhcp_port(conn: Connection, ctx: Context, host: str,
     was.  Another port answers NetworkNotFound, as Neutron's does."""
     current = ports.get_row(conn, ctx, port_id)
     if current.device_id not in (
-            dhcp_device_id(host, current.network_id), RESERVED_DHCP_PORT):
+            dhcp_device_id(host, current.network_id),
+            DEVICE_ID_RESERVED_DHCP_PORT):
         raise exc.NetworkNotFound(net_id=current.network_id)
     return ports.update_port(conn, ctx, port_id, {
         k: v for k, v in body.items() if k in _UPDATABLE})

@@ -18,6 +18,7 @@ import logging
 import random
 from typing import Any, Callable
 
+from kaon.constants import DEVICE_ID_RESERVED_DHCP_PORT
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
@@ -38,9 +39,6 @@ _PRIORITY = {'network_create_end': 0, 'network_update_end': 1,
              'subnet_update_end': 3, 'subnet_delete_end': 4,
              'port_create_end': 6, 'port_update_end': 6,
              'port_delete_end': 6}
-# Neutron's DEVICE_ID_RESERVED_DHCP_PORT: made ahead of any agent, its
-# creation schedules nothing.
-_RESERVED_DHCP_PORT = 'reserved_dhcp_port'
 
 
 class DhcpAgentNotifier:
@@ -156,7 +154,7 @@ class DhcpAgentNotifier:
         port = payload['port']
         agents, network = self._hosting_and_network(
             port['network_id'],
-            schedule=port['device_id'] != _RESERVED_DHCP_PORT)
+            schedule=port['device_id'] != DEVICE_ID_RESERVED_DHCP_PORT)
         first = random.choice(agents) if agents else None
         body = {'port': dict(port, network=network)}
         for agent in agents:
