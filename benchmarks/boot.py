@@ -125,11 +125,11 @@ class Kaon:
         self.conf = conf.CONF
 
     def start(self) -> None:
-        from kaon.api.server import open_database
+        from kaon.service.database import open_database
         from kaon.cli.client import CliError, Client
         from kaon.compute.boot import Compute
         from kaon.db import migrate
-        from kaon.embedded import Embedded
+        from kaon.service.embedded import Embedded
         migrate.upgrade(open_database().engine)
         self.embedded = Embedded(self.conf).start()
         self.api = Client(self.url)

@@ -6,9 +6,16 @@ import argparse
 
 from kaon import constants
 from kaon.cli import output
-from kaon.cli.common import (add_command, apply_set, client_for,
-                             delete_command, group, only_set, show_command,
-                             toggle)
+from kaon.cli.common import (
+    add_command,
+    apply_set,
+    client_for,
+    delete_command,
+    group,
+    only_set,
+    show_command,
+    toggle,
+)
 
 AGENT_COLUMNS = [('ID', 'id'), ('Agent Type', 'agent_type'),
                  ('Host', 'host'), ('Availability Zone', 'availability_zone'),

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping
 
 import requests
 
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import Client, CliError
 
 # Variables that pick among configurations without describing one; with
 # only these set, openstacksdk's loader finds no environment cloud either.

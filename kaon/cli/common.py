@@ -11,7 +11,7 @@ import threading
 from typing import Any, Callable
 
 from kaon.cli import auth, output
-from kaon.cli.client import DEFAULT_URL, CliError, Client
+from kaon.cli.client import DEFAULT_URL, Client, CliError
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -90,8 +90,7 @@ def _message(resp: Any) -> str:
 def identity_url(cloud: Any, session: Any) -> str:
     """Keystone's v3 root: the catalog's identity endpoint for the cloud's
     interface and region, else the auth URL the admin logged in at."""
-    from keystoneauth1 import exceptions as ks
-    from keystoneauth1 import plugin
+    from keystoneauth1 import exceptions as ks, plugin
     with auth.keystone_errors(auth.auth_url_of(cloud)):
         try:
             url = session.get_endpoint(

@@ -11,8 +11,7 @@ import argparse
 from typing import Callable
 
 from kaon.cli import agents, ports, resources
-from kaon.cli.common import (add_command, boolean, delete_command,
-                             show_command)
+from kaon.cli.common import add_command, boolean, delete_command, show_command
 
 Parser = argparse.ArgumentParser
 

@@ -8,8 +8,16 @@ import signal
 import sys
 
 from kaon import conf
-from kaon.cli import (agents, keystone, legacy, ports, resources, services,
-                      up, vm)
+from kaon.cli import (
+    agents,
+    keystone,
+    legacy,
+    ports,
+    resources,
+    services,
+    up,
+    vm,
+)
 
 # Each module adds its subcommands with register(subparsers).
 COMMANDS = [services, vm, up, resources, ports, agents, keystone, legacy]

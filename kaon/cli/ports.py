@@ -7,9 +7,19 @@ from typing import Any
 
 from kaon.cli import output
 from kaon.cli.client import Client
-from kaon.cli.common import (add_command, add_tag_options, apply_set,
-                             client_for, delete_command, extended, group,
-                             key_values, only_set, show_command, toggle)
+from kaon.cli.common import (
+    add_command,
+    add_tag_options,
+    apply_set,
+    client_for,
+    delete_command,
+    extended,
+    group,
+    key_values,
+    only_set,
+    show_command,
+    toggle,
+)
 
 PORT_COLUMNS = [('ID', 'id'), ('Name', 'name'), ('MAC Address', 'mac_address'),
                 ('Fixed IP Addresses', 'fixed_ips'), ('Status', 'status')]

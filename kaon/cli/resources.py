@@ -11,9 +11,19 @@ import argparse
 from typing import Any
 
 from kaon.cli import agents, output
-from kaon.cli.common import (add_command, add_tag_options, apply_set,
-                             client_for, delete_command, extended, group,
-                             key_values, only_set, show_command, toggle)
+from kaon.cli.common import (
+    add_command,
+    add_tag_options,
+    apply_set,
+    client_for,
+    delete_command,
+    extended,
+    group,
+    key_values,
+    only_set,
+    show_command,
+    toggle,
+)
 
 NETWORK_COLUMNS = [('ID', 'id'), ('Name', 'name'), ('Subnets', 'subnets')]
 NETWORK_LONG = [('ID', 'id'), ('Name', 'name'), ('Status', 'status'),

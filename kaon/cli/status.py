@@ -11,7 +11,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import Client, CliError
 from kaon.cli.vm import describe
 from kaon.compute.boot import BootError, BootRequest, Compute
 from kaon.compute.store import Vm

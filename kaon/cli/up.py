@@ -80,10 +80,9 @@ def _up(args: argparse.Namespace) -> int:
     if args.detach:
         return _detach(args)
     service_logging(args)
-    from kaon.api.server import open_database
-    from kaon.db import migrate
-    from kaon.embedded import Embedded
-    migrate.upgrade(open_database().engine)
+    from kaon.service import database
+    from kaon.service.embedded import Embedded
+    database.upgrade()
     with services.api_port_errors():
         embedded = Embedded(CONF).start()
     _write_pid(_pid_file())

@@ -21,6 +21,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from typing import Any, Callable, Iterable
+from wsgiref.types import WSGIApplication
 
 from kaon.api import framing
 from kaon.api.faults import error_document
@@ -38,8 +39,8 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 class Front:
     """Serves one WSGI app on listening sockets until stop()."""
 
-    def __init__(self, app: Any, sockets: list[socket.socket], threads: int,
-                 timeout: float | None, max_body: int,
+    def __init__(self, app: WSGIApplication, sockets: list[socket.socket],
+                 threads: int, timeout: float | None, max_body: int,
                  multiprocess: bool = False) -> None:
         self.app = app
         self.sockets = sockets
@@ -49,8 +50,9 @@ class Front:
         self.multiprocess = multiprocess
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._busy: set[asyncio.Task] = set()
-        self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._busy: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None],
+                                asyncio.StreamWriter] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     # -- life cycle ------------------------------------------------------
@@ -108,7 +110,7 @@ class Front:
 
     async def _requests(self, reader: asyncio.StreamReader,
                         writer: asyncio.StreamWriter,
-                        task: asyncio.Task) -> None:
+                        task: asyncio.Task[None]) -> None:
         """Request after request on a kept-alive connection."""
         while not self._stop.is_set():
             async with asyncio.timeout(self.timeout):
