@@ -14,6 +14,7 @@ from typing import Iterator
 
 from kaon import state_files
 from kaon.cli.client import CliError
+from kaon.cli.common import Subparsers
 from kaon.conf import CONF
 
 
@@ -113,7 +114,7 @@ def _policy_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     server = sub.add_parser('server', help='serve the Neutron v2.0 API')
     server.add_argument('--dhcp-agent', action='store_true',
                         help='also run a DHCP agent in this process')

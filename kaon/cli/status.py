@@ -21,7 +21,7 @@ DEMO_NET, DEMO_SUBNET, DEMO_CIDR = 'demo-net', 'demo-subnet', '10.0.0.0/24'
 
 
 def _find_or_create(api: Client, resource: str, name: str,
-                    body: dict) -> dict:
+                    body: dict[str, Any]) -> dict[str, Any]:
     found = api.list(f'{resource}s', name=name)
     return found[0] if found else api.create(resource, dict(body, name=name))
 

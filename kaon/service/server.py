@@ -9,7 +9,6 @@ from types import FrameType
 from kaon.conf import CONF
 from kaon.service.api_server import raise_open_files_limit
 from kaon.service.database import check_schema
-from kaon.service.embedded import Embedded
 
 
 def serve(with_dhcp_agent: bool = False) -> None:
@@ -18,10 +17,13 @@ def serve(with_dhcp_agent: bool = False) -> None:
     is not at the code's schema."""
     check_schema()
     raise_open_files_limit()
+    # Imported once the checks passed: RPC (oslo.messaging) costs half a
+    # second and logs as it loads, which a refused start should not show.
     if CONF.api_workers > 1:
-        from kaon.service.workers import serve_workers  # imports gunicorn
+        from kaon.service.workers import serve_workers
         serve_workers()
         return
+    from kaon.service.embedded import Embedded
     embedded = Embedded(CONF, with_dhcp_agent=with_dhcp_agent).start()
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
