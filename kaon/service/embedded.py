@@ -60,4 +60,3 @@ class Embedded:
                 self.agent.agent.shutdown_networks()
         if self.rpc is not None:
             self.rpc.stop()
-            self.rpc.db.dispose()

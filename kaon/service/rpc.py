@@ -22,7 +22,6 @@ import logging
 import threading
 
 from kaon.conf import CONF, register_messaging_opts
-from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.rpc.service import ServerRpc
@@ -37,10 +36,11 @@ DRAIN_GRACE = 5.0
 
 class RpcServer:
     """The one RPC server of a kaon server, with a plugin and database of
-    its own, started once and stopped explicitly."""
+    its own (the API of the same process shares them), started once and
+    stopped explicitly."""
 
-    def __init__(self, db: Database | None = None) -> None:
-        self.db = db or open_database()
+    def __init__(self) -> None:
+        self.db = open_database()
         self.plugin = Plugin(self.db)
         self._rpc: ServerRpc | None = None
 
@@ -50,11 +50,13 @@ class RpcServer:
 
     def stop(self) -> None:
         """Consumers stopped and their in-flight calls finished (ServerRpc
-        stops and waits its servers), then the casts still queued sent."""
+        stops and waits its servers), the casts still queued sent, the
+        database closed."""
         rpc, self._rpc = self._rpc, None
         if rpc is not None:
             rpc.stop()
             drain(rpc.notifier)
+        self.db.dispose()
 
 
 class WorkerNotifier:

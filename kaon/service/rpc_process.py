@@ -89,7 +89,6 @@ def _serve_rpc(parent: int) -> int:
                     break
         finally:
             server.stop()
-            server.db.dispose()
     except Exception:  # noqa: BLE001 - said here, seen by the arbiter
         LOG.exception('RPC server failed')
         status = 1
