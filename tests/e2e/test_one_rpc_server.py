@@ -7,6 +7,11 @@ each, in one process of the kaon server that is not an API worker (it
 does not hold the API's listening socket) -- each worker only casts.  A
 worker killed and replaced leaves that consumer as it was, and the RPC
 server keeps answering: an agent started afterwards registers.
+
+And the casts still leave from where the events are: ports created
+through either worker reach a real DHCP agent (they turn ACTIVE once it
+has them configured) and a VM gets its port's address from the agent's
+dnsmasq.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import psutil
 import pytest
 import requests
 
+from tests.e2e.test_dhcp_split import Split, port_ip
 from tests.support.agent import Agents, wait_for
 from tests.support.api import Api
 from tests.support.rabbitmq import RabbitMQ
@@ -102,6 +108,18 @@ def rpc_server(rabbit: RabbitMQ, server: KaonServer) -> int:
     return pid
 
 
+def new_connection_port(url: str, network_id: str) -> dict[str, Any]:
+    """A port created on a connection of its own (so either worker may
+    serve it)."""
+    resp = requests.post(f'{url}/v2.0/ports', timeout=30,
+                         json={'port': {'network_id': network_id,
+                                        'device_owner': 'compute:nova'}},
+                         headers={'Connection': 'close'})
+    assert resp.status_code == 201, resp.text
+    port: dict[str, Any] = resp.json()['port']
+    return port
+
+
 def some_requests(url: str) -> None:
     """Enough requests, each on a new connection, that both workers serve
     some (they accept from one socket); each a write that raises a plugin
@@ -138,3 +156,25 @@ def test_api_workers_share_one_rpc_server(rabbit: RabbitMQ,
                  f'{agent.host} registered through the RPC server')
     finally:
         agents.close()
+
+
+def test_ports_made_through_any_worker_reach_the_agent(
+        rabbit: RabbitMQ) -> None:
+    split = Split(rabbit)
+    try:
+        api = split.start_server(api_workers=WORKERS)
+        assert split.server is not None
+        wait_for(lambda: len(workers(split.server)) == WORKERS, 60,
+                 f'{WORKERS} API workers')
+        split.start_agent()
+        net, _ = split.network('10.86.0.0/24')
+        ports = [new_connection_port(split.server.url, net['id'])
+                 for _ in range(6)]
+        for port in ports:
+            split.wait(lambda p=port: api.get('port', p['id'])['status']
+                       == 'ACTIVE', 15, f"port {port['id']} ACTIVE")
+        lease = split.vm(ports[-1]).dhcp()
+        assert lease is not None and lease.ip == port_ip(ports[-1]), (
+            lease, split.logs())
+    finally:
+        split.close()
