@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from typing import Any, Iterator
 
 import psutil
@@ -156,6 +157,24 @@ def test_api_workers_share_one_rpc_server(rabbit: RabbitMQ,
                  f'{agent.host} registered through the RPC server')
     finally:
         agents.close()
+
+
+def test_a_dead_rpc_server_stops_the_kaon_server(rabbit: RabbitMQ,
+                                                 server: KaonServer) -> None:
+    """Agents cannot reach a server without its RPC server: it must not
+    go on looking healthy.  It stops, non-zero, saying why (a supervisor
+    such as systemd then restarts it whole)."""
+    assert server.proc is not None
+    wait_for(lambda: len(workers(server)) == WORKERS, 60,
+             f'{WORKERS} API workers')
+    os.kill(rpc_server(rabbit, server), signal.SIGKILL)
+    try:
+        status = server.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError('kaon server runs on without its RPC server'
+                             ) from None
+    assert status != 0
+    assert 'RPC server process exited' in server.log(), server.log()
 
 
 def test_ports_made_through_any_worker_reach_the_agent(
