@@ -31,14 +31,20 @@ PARENT_CHECK = 1.0      # how often the RPC process looks for its parent
 
 
 class RpcProcess:
+    """The RPC server's process, seen from the `kaon server` process."""
+
     def __init__(self) -> None:
         self.pid: int | None = None
 
     def start(self) -> RpcProcess:
         parent = os.getpid()
         pid = os.fork()
-        if pid == 0:
-            os._exit(_serve_rpc(parent))
+        if pid == 0:            # never back into the caller's stack
+            status = 1
+            try:
+                status = _serve_rpc(parent)
+            finally:
+                os._exit(status)
         self.pid = pid
         LOG.info('RPC server running in process %d', pid)
         return self
