@@ -12,7 +12,8 @@ api / rpc / agent -> plugin -> db.
                    DHCP notifier (every process that raises plugin events)
     front.py       the HTTP front: whole requests read on an event loop
     api_server.py  the front over an app, in this process; start-up checks
-    workers.py     api_workers > 1: gunicorn workers, RPC in the arbiter
+    workers.py     api_workers > 1: gunicorn workers, each with a notifier
+    rpc_process.py api_workers > 1: the RPC server's own process, watched
     embedded.py    the server (and a DHCP agent) in this process
     server.py      `kaon server`: pick one of the two, run until SIGTERM
 """
