@@ -10,11 +10,11 @@ with kaon.cli.client.Client, from a ThreadPoolExecutor(8)), but called from
 here so that every VM's stages can be timed.  First, for context, 10 VMs
 (--quick: 5) one at a time: the latency without queueing for the CPUs.
 
-The API server and the DHCP agent run in this process (kaon.embedded, as
-`kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
+The API server and the DHCP agent run in this process
+(kaon.service.embedded, as `kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
 the API on its asyncio HTTP front and api_threads, over loopback HTTP).
-That makes dnsmasq's reload counters (kaon.agent.linux.dnsmasq.SIGHUPS /
-RESTARTS) readable; it also means the boot threads share the GIL with the
+That makes the agent's dnsmasq reload counters (its DnsmasqHost's sighups
+and restarts) readable; it also means the boot threads share the GIL with the
 server, which can only make the numbers worse than with a separate server
 process.
 
@@ -133,11 +133,11 @@ class Kaon:
         self.conf = conf.CONF
 
     def start(self) -> None:
-        from kaon.api.server import open_database
         from kaon.cli.client import Client, CliError
         from kaon.compute.boot import Compute
         from kaon.db import migrate
-        from kaon.embedded import Embedded
+        from kaon.service.database import open_database
+        from kaon.service.embedded import Embedded
         migrate.upgrade(open_database().engine)
         self.embedded = Embedded(self.conf).start()
         self.api = Client(self.url)
@@ -167,6 +167,10 @@ class Kaon:
         except (OSError, ValueError):
             return None
         return pid if os.path.exists(f'/proc/{pid}') else None
+
+    def reload_counts(self) -> Any:
+        """The embedded agent's SIGHUP and reload-restart counters."""
+        return self.embedded.agent.backend.host
 
     def wait_served(self, network_id: str, timeout: float = 30) -> int:
         """Until the network's dnsmasq runs and its DHCP port is ACTIVE."""
@@ -298,11 +302,11 @@ class PidWatch:
 
 def batch(kaon: Kaon, n: int, cidr: str,
           concurrency: int = CONCURRENCY) -> dict[str, Any]:
-    from kaon.agent.linux import dnsmasq
     net = kaon.network(f'kt-boot-{n}x{concurrency}', cidr)
     first_pid = kaon.wait_served(net['id'])
-    sighups0 = dnsmasq.SIGHUPS[net['id']]
-    restarts0 = dnsmasq.RESTARTS[net['id']]
+    counts = kaon.reload_counts()
+    sighups0 = counts.sighups[net['id']]
+    restarts0 = counts.restarts[net['id']]
     watch = PidWatch(kaon, net['id'])
     names = [f'b{n}x{concurrency}-{i}' for i in range(1, n + 1)]
     print(f'booting {n} VMs on {cidr}, {concurrency} at a time ...',
@@ -317,8 +321,8 @@ def batch(kaon: Kaon, n: int, cidr: str,
     booted = [r for r in records if 'error' not in r]
     failed = [r for r in records if 'error' in r]
     time.sleep(BULK_RELOAD_INTERVAL + 1)
-    sighups = dnsmasq.SIGHUPS[net['id']] - sighups0
-    restarts = dnsmasq.RESTARTS[net['id']] - restarts0
+    sighups = counts.sighups[net['id']] - sighups0
+    restarts = counts.restarts[net['id']] - restarts0
     pid_changes = watch.changes()
 
     # Each VM's own address against its port's IP in the DB.

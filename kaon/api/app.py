@@ -1,7 +1,8 @@
 """The WSGI application: Neutron's middleware in front of a Falcon app."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Iterable, cast
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import falcon
 from oslo_middleware import request_id
@@ -11,9 +12,10 @@ from kaon.api.controller import Collection, Item, Listing
 from kaon.api.definitions import RESOURCES
 from kaon.conf import CONF
 from kaon.plugin.core import Plugin
+from kaon.policy import enforcer
 
 
-def build_api(plugin: Plugin) -> falcon.App:
+def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.req_options.strip_url_path_trailing_slash = True
     faults.install(app)
@@ -43,26 +45,41 @@ def build_api(plugin: Plugin) -> falcon.App:
     return app
 
 
-def _behind_keystone(app: Any) -> Any:
+def _behind_keystone(app: WSGIApplication) -> WSGIApplication:
     """auth_token in front of everything but the version document at `/`,
     which Neutron serves unauthenticated (clients discover versions first).
     auth_token reads [keystone_authtoken] from kaon's own configuration."""
     from keystonemiddleware import auth_token
     protected = auth_token.AuthProtocol(app, {'oslo_config_config': CONF})
 
-    def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+    def dispatch(environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
         if environ.get('PATH_INFO', '/') in ('', '/'):
             return app(environ, start_response)
-        return protected(environ, start_response)
+        return cast(Iterable[bytes], protected(environ, start_response))
     return dispatch
 
 
-def build_wsgi(plugin: Plugin) -> Any:
+def _with_policy(app: WSGIApplication,
+                 policy: enforcer.Policy) -> WSGIApplication:
+    """Bind the app's own Policy while it handles a request (the handlers
+    ask kaon.policy.enforcer, which answers with the serving app's)."""
+    def bound(environ: WSGIEnvironment,
+              start_response: StartResponse) -> Iterable[bytes]:
+        with enforcer.serving(policy):
+            return app(environ, start_response)
+    return bound
+
+
+def build_wsgi(plugin: Plugin,
+               policy: enforcer.Policy | None = None) -> WSGIApplication:
     """Neutron's api-paste.ini pipeline: request_id -> (auth_token, with
     auth_strategy = keystone) -> API.  Its sizelimit step
     ([oslo_middleware] max_request_body_size) is held by the HTTP front,
-    which must bound what it buffers anyway, and counts chunked bodies too."""
-    app: Any = build_api(plugin)
+    which must bound what it buffers anyway, and counts chunked bodies too.
+    The app owns its Policy (by default a new one on kaon's CONF)."""
+    app: WSGIApplication = _with_policy(build_api(plugin),
+                                        policy or enforcer.Policy(CONF))
     if CONF.auth_strategy == 'keystone':
         app = _behind_keystone(app)
-    return request_id.RequestId(app)
+    return cast(WSGIApplication, request_id.RequestId(app))

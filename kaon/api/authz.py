@@ -20,6 +20,7 @@ from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.policy import enforcer
 
+
 def _network_fields(net: dict[str, Any]) -> dict[str, Any]:
     return {'network:project_id': net['project_id'],
             'network:tenant_id': net['project_id'],
@@ -105,7 +106,7 @@ def visible_items(plugin: Plugin, ctx: Context, resource: Resource,
         return items
     targets = _with_networks(plugin, items)
     action = f'get_{resource.name}'
-    return [item for item, target in zip(items, targets)
+    return [item for item, target in zip(items, targets, strict=True)
             if enforcer.allowed(ctx, action, target)]
 
 

@@ -6,9 +6,17 @@ import argparse
 
 from kaon import constants
 from kaon.cli import output
-from kaon.cli.common import (add_command, apply_set, client_for,
-                             delete_command, group, only_set, show_command,
-                             toggle)
+from kaon.cli.common import (
+    Subparsers,
+    add_command,
+    apply_set,
+    client_for,
+    delete_command,
+    group,
+    only_set,
+    show_command,
+    toggle,
+)
 
 AGENT_COLUMNS = [('ID', 'id'), ('Agent Type', 'agent_type'),
                  ('Host', 'host'), ('Availability Zone', 'availability_zone'),
@@ -93,7 +101,7 @@ def agent_list_options(parser: argparse.ArgumentParser,
     parser.add_argument('--long', action='store_true', help='more columns')
 
 
-def _agent_commands(sub: argparse._SubParsersAction, prefix: str) -> None:
+def _agent_commands(sub: Subparsers, prefix: str) -> None:
     """list/show/set/delete, both as `agent X` and `network agent X`."""
     p = add_command(sub, 'list', agent_list, 'list agents', [
         f'kaon {prefix} list', f'kaon {prefix} list --network demo-net',
@@ -116,7 +124,7 @@ def _agent_commands(sub: argparse._SubParsersAction, prefix: str) -> None:
     p.add_argument('agent', nargs='+', help='ID')
 
 
-def register_network_agent(network: argparse._SubParsersAction) -> None:
+def register_network_agent(network: Subparsers) -> None:
     """`kaon network agent ...` (openstack's spelling of agent commands)."""
     na = group(network, 'agent', 'agents, and the networks DHCP agents serve')
     _agent_commands(na, 'network agent')
@@ -134,7 +142,7 @@ def register_network_agent(network: argparse._SubParsersAction) -> None:
         p.add_argument('network', help='network name or ID')
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     _agent_commands(group(sub, 'agent', 'agents (DHCP agents report '
                           'themselves)'), 'agent')
     qt = group(sub, 'quota', "projects' limits on networks, subnets, ports")

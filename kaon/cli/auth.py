@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping
 
 import requests
 
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import Client, CliError
 
 # Variables that pick among configurations without describing one; with
 # only these set, openstacksdk's loader finds no environment cloud either.
@@ -149,7 +149,8 @@ def load_cloud(name: str | None) -> Any:
 
 
 def auth_url_of(cloud: Any) -> str | None:
-    return cloud.config.get('auth', {}).get('auth_url')
+    url: str | None = cloud.config.get('auth', {}).get('auth_url')
+    return url
 
 
 def login(cloud: Any) -> Any:
@@ -169,12 +170,12 @@ def catalog_url(cloud: Any, session: Any, service_type: str = 'network'
     honours it), else the catalog entry for the configured interface
     (default public) and region."""
     from keystoneauth1 import exceptions as ks
-    override = cloud.get_endpoint(service_type)
+    override: str | None = cloud.get_endpoint(service_type)
     if override:
         return override
     interface = cloud.get_interface(service_type) or 'public'
     region = cloud.get_region_name(service_type) or None
-    url = None
+    url: str | None = None
     with keystone_errors(auth_url_of(cloud)):
         try:
             url = session.get_endpoint(service_type=service_type,

@@ -134,16 +134,21 @@ class Client:
         return f"{resource}s/{urllib.parse.quote(item_id, safe='')}"
 
     def show(self, resource: str, item_id: str) -> dict[str, Any]:
-        return self.request('GET', self._item(resource, item_id))[resource]
+        item: dict[str, Any] = self.request(
+            'GET', self._item(resource, item_id))[resource]
+        return item
 
     def create(self, resource: str, attrs: dict[str, Any]) -> dict[str, Any]:
-        return self.request('POST', f'{resource}s',
-                            body={resource: attrs})[resource]
+        item: dict[str, Any] = self.request(
+            'POST', f'{resource}s', body={resource: attrs})[resource]
+        return item
 
     def update(self, resource: str, item_id: str,
                attrs: dict[str, Any]) -> dict[str, Any]:
-        return self.request('PUT', self._item(resource, item_id),
-                            body={resource: attrs})[resource]
+        item: dict[str, Any] = self.request(
+            'PUT', self._item(resource, item_id),
+            body={resource: attrs})[resource]
+        return item
 
     def delete(self, resource: str, item_id: str) -> None:
         self.request('DELETE', self._item(resource, item_id))
@@ -173,4 +178,5 @@ class Client:
 
     def find_id(self, resource: str, name_or_id: str, **filters: Any
                 ) -> str:
-        return self.find(resource, name_or_id, **filters)['id']
+        item_id: str = self.find(resource, name_or_id, **filters)['id']
+        return item_id

@@ -8,12 +8,16 @@ import argparse
 import functools
 import sys
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeAlias
 
 from kaon.cli import auth, output
-from kaon.cli.client import DEFAULT_URL, CliError, Client
+from kaon.cli.client import DEFAULT_URL, Client, CliError
 
 Handler = Callable[[argparse.Namespace], int]
+if TYPE_CHECKING:   # generic for mypy only, a plain class at run time
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    Subparsers = argparse._SubParsersAction
 
 
 def client_for(args: argparse.Namespace) -> Client:
@@ -22,7 +26,8 @@ def client_for(args: argparse.Namespace) -> Client:
     if getattr(args, 'api_client', None) is None:
         args.api_client = auth.client(getattr(args, 'os_url', None),
                                       getattr(args, 'os_cloud', None))
-    return args.api_client
+    client: Client = args.api_client
+    return client
 
 
 class LazyClient:
@@ -53,7 +58,7 @@ def _reporting(func: Handler) -> Handler:
     return run
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, func: Handler,
+def add_command(sub: Subparsers, name: str, func: Handler,
                 help: str, examples: list[str], prints: bool = True,
                 listed: bool = True, api: bool = True
                 ) -> argparse.ArgumentParser:
@@ -82,8 +87,7 @@ def add_command(sub: argparse._SubParsersAction, name: str, func: Handler,
     return parser
 
 
-def group(sub: argparse._SubParsersAction, name: str, help: str
-          ) -> argparse._SubParsersAction:
+def group(sub: Subparsers, name: str, help: str) -> Subparsers:
     """`kaon network ...`: a command made of subcommands."""
     parser = sub.add_parser(name, help=help, description=help)
     return parser.add_subparsers(dest=f'{name}_command', required=True,

@@ -21,7 +21,7 @@ from typing import Any
 
 from kaon.cli import auth, output
 from kaon.cli.client import CliError
-from kaon.cli.common import add_command
+from kaon.cli.common import Subparsers, add_command
 
 SERVICE_TYPE = 'network'
 DESCRIPTION = 'kaon: Neutron v2.0-compatible network API'
@@ -73,7 +73,9 @@ class Identity:
         return True
 
     def find(self, collection: str, **filters: str) -> list[dict[str, Any]]:
-        return self.call('GET', f'/{collection}', params=filters)[collection]
+        found: list[dict[str, Any]] = self.call(
+            'GET', f'/{collection}', params=filters)[collection]
+        return found
 
 
 def _message(resp: Any) -> str:
@@ -90,18 +92,18 @@ def _message(resp: Any) -> str:
 def identity_url(cloud: Any, session: Any) -> str:
     """Keystone's v3 root: the catalog's identity endpoint for the cloud's
     interface and region, else the auth URL the admin logged in at."""
-    from keystoneauth1 import exceptions as ks
-    from keystoneauth1 import plugin
+    from keystoneauth1 import exceptions as ks, plugin
     with auth.keystone_errors(auth.auth_url_of(cloud)):
         try:
-            url = session.get_endpoint(
+            url: str | None = session.get_endpoint(
                 service_type='identity', version=(3, 0),
                 interface=cloud.get_interface('identity') or 'public',
                 region_name=cloud.get_region_name('identity') or None)
         except ks.EndpointNotFound:
             url = None
-        return url or session.get_endpoint(interface=plugin.AUTH_INTERFACE,
-                                           version=(3, 0))
+        root: str = url or session.get_endpoint(
+            interface=plugin.AUTH_INTERFACE, version=(3, 0))
+        return root
 
 
 # -- the catalog -------------------------------------------------------------
@@ -197,7 +199,8 @@ def ensure_user(ks: Identity, name: str, password: str, project_id: str
             'default_project_id': project_id, 'enabled': True}})['user']
         return made['id'], row('user', name, made['id'], 'created')
     user = found[0]
-    changed = {} if user.get('enabled', True) else {'enabled': True}
+    changed: dict[str, Any] = ({} if user.get('enabled', True)
+                               else {'enabled': True})
     if not _password_works(ks, user['id'], password):
         changed['password'] = password
     if changed:
@@ -211,8 +214,8 @@ def _password_works(ks: Identity, user_id: str, password: str) -> bool:
     """An unscoped login with it, without the admin's token."""
     body = {'auth': {'identity': {'methods': ['password'], 'password': {
         'user': {'id': user_id, 'password': password}}}}}
-    return ks.send('POST', '/auth/tokens', body,
-                   authenticated=False).status_code == 201
+    return bool(ks.send('POST', '/auth/tokens', body,
+                        authenticated=False).status_code == 201)
 
 
 def ensure_grant(ks: Identity, project_id: str, user_id: str, role: str
@@ -298,7 +301,7 @@ def _register(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     cmd = add_command(
         sub, 'keystone-register', _register,
         'register kaon as the network service in Keystone (admin '

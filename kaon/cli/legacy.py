@@ -11,8 +11,14 @@ import argparse
 from typing import Callable
 
 from kaon.cli import agents, ports, resources
-from kaon.cli.common import (add_command, boolean, delete_command,
-                             show_command)
+from kaon.cli.common import (
+    Handler,
+    Subparsers,
+    add_command,
+    boolean,
+    delete_command,
+    show_command,
+)
 
 Parser = argparse.ArgumentParser
 
@@ -153,7 +159,7 @@ def _listing(options: Callable[[Parser], None]) -> Callable[[Parser], None]:
 
 
 # name, handler, twin, arguments, example, prints
-COMMANDS: list[tuple[str, Callable, str, Callable[[Parser], None], str,
+COMMANDS: list[tuple[str, Handler, str, Callable[[Parser], None], str,
                      bool]] = [
     ('net-create', resources.network_create, 'network create',
      _network_create, 'kaon net-create demo-net', True),
@@ -214,7 +220,7 @@ COMMANDS: list[tuple[str, Callable, str, Callable[[Parser], None], str,
 ]
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     for name, handler, twin, arguments, example, prints in COMMANDS:
         # Left out of `kaon --help`'s list: the twins are the ones to learn.
         p = add_command(sub, name, handler, f'neutron CLI spelling of '

@@ -8,8 +8,16 @@ import signal
 import sys
 
 from kaon import conf
-from kaon.cli import (agents, keystone, legacy, ports, resources, services,
-                      up, vm)
+from kaon.cli import (
+    agents,
+    keystone,
+    legacy,
+    ports,
+    resources,
+    services,
+    up,
+    vm,
+)
 
 # Each module adds its subcommands with register(subparsers).
 COMMANDS = [services, vm, up, resources, ports, agents, keystone, legacy]
@@ -57,7 +65,8 @@ def _config_files(args: argparse.Namespace) -> list[str]:
         missing = [f for f in args.config_file if not os.path.exists(f)]
         if missing:
             raise SystemExit(f'kaon: config file not found: {missing[0]}')
-        return args.config_file
+        files: list[str] = args.config_file
+        return files
     default = '/etc/kaon/kaon.conf'
     return [default] if os.path.exists(default) else []
 
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger('alembic').setLevel(logging.WARNING)
     conf.load(config_files=_config_files(args))
     try:
-        result = args.func(args)
+        result: int = args.func(args)
         sys.stdout.flush()
         return result
     except BrokenPipeError:

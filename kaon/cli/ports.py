@@ -7,9 +7,20 @@ from typing import Any
 
 from kaon.cli import output
 from kaon.cli.client import Client
-from kaon.cli.common import (add_command, add_tag_options, apply_set,
-                             client_for, delete_command, extended, group,
-                             key_values, only_set, show_command, toggle)
+from kaon.cli.common import (
+    Subparsers,
+    add_command,
+    add_tag_options,
+    apply_set,
+    client_for,
+    delete_command,
+    extended,
+    group,
+    key_values,
+    only_set,
+    show_command,
+    toggle,
+)
 
 PORT_COLUMNS = [('ID', 'id'), ('Name', 'name'), ('MAC Address', 'mac_address'),
                 ('Fixed IP Addresses', 'fixed_ips'), ('Status', 'status')]
@@ -161,7 +172,7 @@ def port_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     pt = group(sub, 'port', "ports: a device's attachment to a network, "
                'with its MAC and IPs')
     p = add_command(pt, 'create', port_create, 'create a port', [

@@ -11,9 +11,20 @@ import argparse
 from typing import Any
 
 from kaon.cli import agents, output
-from kaon.cli.common import (add_command, add_tag_options, apply_set,
-                             client_for, delete_command, extended, group,
-                             key_values, only_set, show_command, toggle)
+from kaon.cli.common import (
+    Subparsers,
+    add_command,
+    add_tag_options,
+    apply_set,
+    client_for,
+    delete_command,
+    extended,
+    group,
+    key_values,
+    only_set,
+    show_command,
+    toggle,
+)
 
 NETWORK_COLUMNS = [('ID', 'id'), ('Name', 'name'), ('Subnets', 'subnets')]
 NETWORK_LONG = [('ID', 'id'), ('Name', 'name'), ('Status', 'status'),
@@ -215,7 +226,7 @@ def subnet_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_networks(sub: argparse._SubParsersAction) -> None:
+def _register_networks(sub: Subparsers) -> None:
     net = group(sub, 'network', 'networks (and the DHCP agents serving '
                 'them)')
     p = add_command(net, 'create', network_create, 'create a network',
@@ -246,7 +257,7 @@ def _register_networks(sub: argparse._SubParsersAction) -> None:
     agents.register_network_agent(net)
 
 
-def _register_subnets(sub: argparse._SubParsersAction) -> None:
+def _register_subnets(sub: Subparsers) -> None:
     sn = group(sub, 'subnet', 'subnets: address ranges of a network')
     p = add_command(sn, 'create', subnet_create, 'create a subnet', [
         'kaon subnet create --network demo-net --subnet-range 10.0.0.0/24 '
@@ -277,6 +288,6 @@ def _register_subnets(sub: argparse._SubParsersAction) -> None:
     p.add_argument('subnet', nargs='+', help='name or ID')
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     _register_networks(sub)
     _register_subnets(sub)

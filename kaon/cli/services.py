@@ -14,6 +14,7 @@ from typing import Iterator
 
 from kaon import state_files
 from kaon.cli.client import CliError
+from kaon.cli.common import Subparsers
 from kaon.conf import CONF
 
 
@@ -36,7 +37,7 @@ def check_api_port() -> None:
     address is taken: a bind the way the server binds (front.listen, with
     SO_REUSEADDR, so only a listener and not a closing connection
     counts)."""
-    from kaon.api.front import listen
+    from kaon.service.front import listen
     host, port = CONF.bind_host, CONF.bind_port
     try:
         listen(host, port).close()
@@ -63,8 +64,8 @@ def api_port_errors() -> Iterator[None]:
 def _server(args: argparse.Namespace) -> int:
     service_logging(args)
     state_files.state_dir(CONF.state_path)
-    from kaon.api import server
-    from kaon.db.migrate import SchemaMismatch
+    from kaon.service import server
+    from kaon.service.database import SchemaMismatch
     try:
         with api_port_errors():
             server.serve(with_dhcp_agent=args.dhcp_agent)
@@ -92,11 +93,8 @@ def _dhcp_agent(args: argparse.Namespace) -> int:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     state_files.state_dir(CONF.state_path)
-    from kaon.api.server import open_database
-    from kaon.db import migrate
-    db = open_database()
-    migrate.upgrade(db.engine)
-    print(f'database at revision {migrate.current_revision(db.engine)}')
+    from kaon.service import database
+    print(f'database at revision {database.upgrade()}')
     return 0
 
 
@@ -109,14 +107,14 @@ def _config_sample(args: argparse.Namespace) -> int:
 def _policy_sample(args: argparse.Namespace) -> int:
     """oslo.policy's own generator, so the sample is exactly what the
     Enforcer registers (and what oslopolicy-sample-generator prints)."""
-    from oslo_policy import generator
     from oslo_config import cfg
+    from oslo_policy import generator
     generator.generate_sample(['--namespace', 'kaon'],
                               conf=cfg.ConfigOpts())
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     server = sub.add_parser('server', help='serve the Neutron v2.0 API')
     server.add_argument('--dhcp-agent', action='store_true',
                         help='also run a DHCP agent in this process')

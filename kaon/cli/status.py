@@ -11,7 +11,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from kaon.cli.client import CliError, Client
+from kaon.cli.client import Client, CliError
 from kaon.cli.vm import describe
 from kaon.compute.boot import BootError, BootRequest, Compute
 from kaon.compute.store import Vm
@@ -21,7 +21,7 @@ DEMO_NET, DEMO_SUBNET, DEMO_CIDR = 'demo-net', 'demo-subnet', '10.0.0.0/24'
 
 
 def _find_or_create(api: Client, resource: str, name: str,
-                    body: dict) -> dict:
+                    body: dict[str, Any]) -> dict[str, Any]:
     found = api.list(f'{resource}s', name=name)
     return found[0] if found else api.create(resource, dict(body, name=name))
 

@@ -25,6 +25,7 @@ from kaon import naming, state_files
 from kaon.agent.linux import ip_lib, process
 from kaon.cli import common, services, status
 from kaon.cli.client import CliError, configured_url
+from kaon.cli.common import Subparsers
 from kaon.cli.services import service_logging
 from kaon.cli.vm import compute_for
 from kaon.conf import CONF
@@ -80,10 +81,9 @@ def _up(args: argparse.Namespace) -> int:
     if args.detach:
         return _detach(args)
     service_logging(args)
-    from kaon.api.server import open_database
-    from kaon.db import migrate
-    from kaon.embedded import Embedded
-    migrate.upgrade(open_database().engine)
+    from kaon.service import database
+    from kaon.service.embedded import Embedded
+    database.upgrade()
     with services.api_port_errors():
         embedded = Embedded(CONF).start()
     _write_pid(_pid_file())
@@ -140,7 +140,7 @@ def _ready_timeout(demo: bool) -> float:
                             else 0)
 
 
-def _wait_ready(proc: subprocess.Popen, log_path: str, offset: int,
+def _wait_ready(proc: subprocess.Popen[bytes], log_path: str, offset: int,
                 timeout: float) -> None:
     url = configured_url() + '/'
     deadline = time.monotonic() + timeout
@@ -212,7 +212,7 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     up = common.add_command(
         sub, 'up', _up, 'run kaon all-in-one here: API server, DHCP agent, '
         'VMs, with a live status', ['sudo kaon up --demo',

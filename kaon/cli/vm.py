@@ -16,6 +16,7 @@ from rich.progress import Progress
 
 from kaon.cli import common, output
 from kaon.cli.client import ApiError, CliError
+from kaon.cli.common import Subparsers
 from kaon.compute.boot import BootError, BootRequest, Compute
 from kaon.compute.store import NoSuchVm, Vm
 from kaon.conf import CONF
@@ -155,7 +156,7 @@ def _reboot(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subparsers) -> None:
     vm = common.group(sub, 'vm', 'VMs on this host (network namespaces)')
     boot = common.add_command(
         vm, 'boot', _boot, 'create the port, plug the VM, get its lease',

@@ -8,12 +8,12 @@ how `field:networks:shared=True` answers for a port on a shared network.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from oslo_policy import policy
 
 
-def _get(target: dict[str, Any], key: str) -> Any:
+def _get(target: Mapping[str, Any], key: str) -> Any:
     """target[key] or None: by subscription, so that a target computing
     fields on demand (dict.__missing__) is asked."""
     try:
@@ -36,7 +36,7 @@ class FieldCheck(policy.Check):
             self.field, _, self.value = test.partition('=')
             self.regex = None
 
-    def __call__(self, target: dict[str, Any], creds: Any, enforcer: Any,
+    def __call__(self, target: Mapping[str, Any], creds: Any, enforcer: Any,
                  current_rule: str | None = None) -> bool:
         value = _get(target, self.field)
         if value is None and self.of_network:

@@ -1,5 +1,7 @@
-"""Asking oslo.policy: one Enforcer with Neutron's defaults and the
-operator's policy.yaml on top.
+"""Asking oslo.policy: an Enforcer with Neutron's defaults and the
+operator's policy.yaml on top, one per app (Policy), not one per process.
+The functions at the bottom ask the Policy of the app serving the current
+request.
 
 oslo.policy re-reads policy.yaml whenever its modification time changes,
 so an edited file takes effect without a restart: here within a second,
@@ -7,9 +9,11 @@ as kaon looks for changes at most once a second (see _Enforcer).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from oslo_config import cfg
 from oslo_policy import policy
@@ -20,14 +24,13 @@ from kaon.policy import defaults
 
 # How stale an edited policy.yaml may be.
 RELOAD_INTERVAL = 1.0
-_lock = threading.Lock()
 
 
 # Remembered decisions that depend only on the caller, at most.
 MEMO_SIZE = 10_000
 
 
-class _Enforcer(policy.Enforcer):  # type: ignore[misc]
+class _Enforcer(policy.Enforcer):
     """oslo.policy's Enforcer, cheaper per request.
 
     Its own look for a changed policy file runs before every check and
@@ -81,26 +84,89 @@ class _Enforcer(policy.Enforcer):  # type: ignore[misc]
                 self._memo[key] = bool(self.enforce(action, own, creds))
             return self._memo[key]
 
-_enforcer: policy.Enforcer | None = None
+def get_enforcer(conf: cfg.ConfigOpts | None = None) -> _Enforcer:
+    """A new Enforcer with kaon's defaults: oslo.policy's
+    `oslo.policy.enforcer` entry point, which its command-line tools
+    (oslopolicy-checker, -policy-generator...) load."""
+    enforcer = _Enforcer(conf or cfg.CONF)
+    enforcer.register_defaults(defaults.list_rules())
+    return enforcer
 
 
-def get_enforcer(conf: cfg.ConfigOpts | None = None) -> policy.Enforcer:
-    """The process's Enforcer (also oslo.policy's `oslo.policy.enforcer`
-    entry point, which its command-line tools load)."""
-    global _enforcer
-    with _lock:
-        if _enforcer is None:
-            enforcer = _Enforcer(conf or cfg.CONF)
-            enforcer.register_defaults(defaults.list_rules())
-            _enforcer = enforcer
-        return _enforcer
+class Policy:
+    """One app's access rules: an Enforcer of its own, built on first use
+    (after the configuration is loaded), so two apps in one process never
+    share rules, reloads or remembered decisions."""
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None) -> None:
+        self._conf = conf
+        self._enforcer: _Enforcer | None = None
+        self._lock = threading.Lock()
+
+    def enforcer(self) -> _Enforcer:
+        with self._lock:
+            if self._enforcer is None:
+                self._enforcer = get_enforcer(self._conf)
+            return self._enforcer
+
+    def reset(self) -> None:
+        """Forget the Enforcer, e.g. after the configuration changed."""
+        with self._lock:
+            self._enforcer = None
+
+    def allowed(self, ctx: Context, action: str,
+                target: dict[str, Any]) -> bool:
+        return bool(self.enforcer().enforce(action, target,
+                                            credentials(ctx)))
+
+    def authorize(self, ctx: Context, action: str,
+                  target: dict[str, Any]) -> None:
+        """Raise Neutron's PolicyNotAuthorized (403) unless allowed."""
+        if not self.allowed(ctx, action, target):
+            raise exc.PolicyNotAuthorized(action=action)
+
+    def has_rule(self, action: str) -> bool:
+        """Whether a rule exists for the action (attribute rules are
+        optional: an attribute without one is governed by its resource's
+        rule alone)."""
+        return self.enforcer().has(action)
+
+    def allowed_on_own(self, ctx: Context, action: str) -> bool:
+        """Whether the caller may do `action` on its own project's things:
+        for rules that read only the caller (attribute visibility)."""
+        return self.enforcer().about_caller(action, credentials(ctx))
+
+    def is_admin(self, roles: tuple[str, ...], project_id: str) -> bool:
+        """The context_is_admin rule decides who is the admin, as in
+        Neutron."""
+        creds = {'roles': list(roles), 'project_id': project_id,
+                 'tenant_id': project_id, 'user_id': ''}
+        return self.enforcer().about_caller('context_is_admin', creds)
 
 
-def reset() -> None:
-    """Forget the Enforcer, e.g. after the configuration changed."""
-    global _enforcer
-    with _lock:
-        _enforcer = None
+# The Policy of the app serving the current request, bound by that app
+# (kaon.api.app) for the length of the request: the API's handlers are
+# given a request context, not the app, and ask the functions below.
+_serving: contextvars.ContextVar[Policy] = contextvars.ContextVar('policy')
+
+
+@contextlib.contextmanager
+def serving(policy: Policy) -> Iterator[Policy]:
+    """Bind `policy` as the current request's."""
+    token = _serving.set(policy)
+    try:
+        yield policy
+    finally:
+        _serving.reset(token)
+
+
+def current() -> Policy:
+    """The Policy of the app serving this request."""
+    try:
+        return _serving.get()
+    except LookupError:
+        raise RuntimeError('no policy bound: policy is asked while an app '
+                           'built by kaon.api.app serves a request') from None
 
 
 def credentials(ctx: Context) -> dict[str, Any]:
@@ -109,29 +175,21 @@ def credentials(ctx: Context) -> dict[str, Any]:
 
 
 def allowed(ctx: Context, action: str, target: dict[str, Any]) -> bool:
-    return bool(get_enforcer().enforce(action, target, credentials(ctx)))
+    return current().allowed(ctx, action, target)
 
 
 def authorize(ctx: Context, action: str, target: dict[str, Any]) -> None:
     """Raise Neutron's PolicyNotAuthorized (403) unless `action` is allowed."""
-    if not allowed(ctx, action, target):
-        raise exc.PolicyNotAuthorized(action=action)
+    current().authorize(ctx, action, target)
 
 
 def has_rule(action: str) -> bool:
-    """Whether a rule exists for the action (attribute rules are optional:
-    an attribute without one is governed by its resource's rule alone)."""
-    return get_enforcer().has(action)
+    return current().has_rule(action)
 
 
 def allowed_on_own(ctx: Context, action: str) -> bool:
-    """Whether the caller may do `action` on its own project's things:
-    for rules that read only the caller (attribute visibility)."""
-    return get_enforcer().about_caller(action, credentials(ctx))
+    return current().allowed_on_own(ctx, action)
 
 
 def is_admin(roles: tuple[str, ...], project_id: str) -> bool:
-    """The context_is_admin rule decides who is the admin, as in Neutron."""
-    creds = {'roles': list(roles), 'project_id': project_id,
-             'tenant_id': project_id, 'user_id': ''}
-    return get_enforcer().about_caller('context_is_admin', creds)
+    return current().is_admin(roles, project_id)

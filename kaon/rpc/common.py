@@ -7,6 +7,7 @@ kaon's agent to Neutron's.
 from __future__ import annotations
 
 import datetime
+import os
 from typing import Any
 
 import oslo_messaging
@@ -24,6 +25,12 @@ DHCP_AGENT = 'dhcp_agent'
 ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.plugin.dhcp_agents']
 
 _transports: dict[str, Any] = {}
+# A forked child (a gunicorn worker replacing one that died) must not use
+# its parent's broker connections: two processes writing AMQP frames on one
+# socket corrupt the stream.  The child forgets the cached transports --
+# without closing them, which would close the parent's connections -- and
+# opens its own on first use.
+os.register_at_fork(after_in_child=_transports.clear)
 
 # For an agent's calls to the server: published with RabbitMQ's mandatory
 # flag, a call to a topic no queue is bound to (after a broker restart,

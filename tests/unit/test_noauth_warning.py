@@ -8,8 +8,8 @@ from typing import Iterator
 import pytest
 
 from kaon import conf
-from kaon.api import server
 from kaon.conf import CONF
+from kaon.service import api_server as server
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_noauth_off_loopback_warns(bound: None,
                                    warns: bool) -> None:
     CONF.set_override('bind_host', host)
     CONF.set_override('auth_strategy', strategy)
-    with caplog.at_level(logging.WARNING, logger='kaon.api.server'):
+    with caplog.at_level(logging.WARNING, logger='kaon.service.api_server'):
         server.warn_if_open_without_auth()
     warned = [r for r in caplog.records if 'noauth' in r.getMessage()]
     assert bool(warned) == warns

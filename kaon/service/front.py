@@ -21,6 +21,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from typing import Any, Callable, Iterable
+from wsgiref.types import WSGIApplication
 
 from kaon.api import framing
 from kaon.api.faults import error_document
@@ -38,8 +39,8 @@ Response = tuple[str, list[tuple[str, str]], bytes]
 class Front:
     """Serves one WSGI app on listening sockets until stop()."""
 
-    def __init__(self, app: Any, sockets: list[socket.socket], threads: int,
-                 timeout: float | None, max_body: int,
+    def __init__(self, app: WSGIApplication, sockets: list[socket.socket],
+                 threads: int, timeout: float | None, max_body: int,
                  multiprocess: bool = False) -> None:
         self.app = app
         self.sockets = sockets
@@ -50,7 +51,8 @@ class Front:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._busy: set[asyncio.Task[None]] = set()
-        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._connections: dict[asyncio.Task[None],
+                                asyncio.StreamWriter] = {}
         self._pool: ThreadPoolExecutor | None = None
 
     # -- life cycle ------------------------------------------------------
