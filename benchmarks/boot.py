@@ -11,8 +11,9 @@ here so that every VM's stages can be timed.  First, for context, 10 VMs
 (--quick: 5) one at a time: the latency without queueing for the CPUs.
 
 The API server and the DHCP agent run in this process
-(kaon.service.embedded, as `kaon up` / `kaon server --dhcp-agent` run them: SQLite, in-process RPC,
-the API on its asyncio HTTP front and api_threads, over loopback HTTP).
+(kaon.service.embedded, as `kaon up` / `kaon server --dhcp-agent` run
+them: SQLite, in-process RPC, the API on its asyncio HTTP front and
+api_threads, over loopback HTTP).
 That makes the agent's dnsmasq reload counters (its DnsmasqHost's sighups
 and restarts) readable; it also means the boot threads share the GIL with the
 server, which can only make the numbers worse than with a separate server

@@ -79,7 +79,8 @@ agent_server_opts = [
 
 # The DHCP agent (dhcp_agent.ini in Neutron).
 dhcp_agent_opts = [
-    cfg.StrOpt('host', default=socket.gethostname(), sample_default='<hostname>',
+    cfg.StrOpt('host', default=socket.gethostname(),
+               sample_default='<hostname>',
                help='Name of this agent\'s host, as the server knows it.'),
     cfg.StrOpt('availability_zone', default='nova',
                help='Availability zone of this agent.'),
@@ -143,7 +144,7 @@ compute_opts = [
                       'DHCP lease) before it fails and cleans up.'),
 ]
 
-database_opts = [
+database_opts: list[cfg.Opt] = [
     cfg.StrOpt('connection', secret=True,
                help='SQLAlchemy URL of the database. Default: SQLite file '
                     '<state_path>/kaon.sqlite.'),
@@ -154,7 +155,7 @@ database_opts = [
                help='Connections per process in the pool (PostgreSQL).'),
 ]
 
-quota_opts = [
+quota_opts: list[cfg.Opt] = [
     cfg.IntOpt('quota_network', default=100,
                help='Networks per project; -1 means unlimited.'),
     cfg.IntOpt('quota_subnet', default=100,
@@ -165,7 +166,7 @@ quota_opts = [
 
 # oslo.middleware's sizelimit option (same group, name and default, so a
 # neutron.conf carries over); kaon's HTTP front enforces it while reading.
-body_size_opts = [
+body_size_opts: list[cfg.Opt] = [
     cfg.IntOpt('max_request_body_size', default=114688,
                help='The maximum body size for each request, in bytes.'),
 ]
@@ -232,8 +233,9 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 
 def database_url(conf: cfg.ConfigOpts = CONF) -> str:
     """The configured database URL, or the embedded SQLite file."""
-    if conf.database.connection:
-        return conf.database.connection
+    connection: str | None = conf.database.connection
+    if connection:
+        return connection
     return 'sqlite:///' + os.path.join(conf.state_path, 'kaon.sqlite')
 
 
