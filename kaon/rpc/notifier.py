@@ -66,9 +66,15 @@ class DhcpAgentNotifier:
         """Nothing to start: work runs on the queue's pool as it comes."""
         return self
 
-    def stop(self) -> None:
-        """Finish the casts under way; events after this are refused (and
-        logged by the plugin's event bus)."""
+    def stop(self, grace: float = 0.0) -> None:
+        """Give the queued casts up to `grace` seconds to go out (with the
+        broker down they would wait for it), say so if some are left (they
+        are lost with the process), then finish the casts under way.
+        Events after this are refused (and logged by the plugin's event
+        bus)."""
+        if not self._jobs.wait_idle(grace):
+            LOG.warning('DHCP notifier: casts still queued after %.0f s at '
+                        'shutdown (lost with this process)', grace)
         self._jobs.shutdown()
 
     def reschedule(self, network_id: str) -> None:

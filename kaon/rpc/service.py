@@ -49,7 +49,10 @@ class ServerRpc:
             self._failover.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.0) -> None:
+        """Consumers stopped and their calls under way finished, the
+        failover loop ended; a notifier of its own gets `grace` seconds for
+        its queued casts (DhcpAgentNotifier.stop)."""
         self._stop.set()
         for server in self.servers:
             server.stop()
@@ -58,7 +61,7 @@ class ServerRpc:
         if self._failover.is_alive():
             self._failover.join()
         if self._own_notifier:
-            self.notifier.stop()
+            self.notifier.stop(grace)
 
     def _failover_loop(self) -> None:
         """Neutron's remove_networks_from_down_agents, every half down time."""

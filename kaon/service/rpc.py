@@ -19,7 +19,6 @@ agents' calls and failover change things in that process.)
 from __future__ import annotations
 
 import logging
-import threading
 
 from kaon.conf import CONF, register_messaging_opts
 from kaon.plugin.core import Plugin
@@ -50,12 +49,11 @@ class RpcServer:
 
     def stop(self) -> None:
         """Consumers stopped and their in-flight calls finished (ServerRpc
-        stops and waits its servers), the casts still queued sent, the
-        database closed."""
+        stops and waits its servers), the casts still queued sent (for up
+        to DRAIN_GRACE), the database closed."""
         rpc, self._rpc = self._rpc, None
         if rpc is not None:
-            rpc.stop()
-            drain(rpc.notifier)
+            rpc.stop(DRAIN_GRACE)
         self.db.dispose()
 
 
@@ -72,19 +70,7 @@ class WorkerNotifier:
 
     def stop(self) -> None:
         """Send what is queued before the worker exits."""
-        drain(self._notifier)
-
-
-def drain(notifier: DhcpAgentNotifier, grace: float = DRAIN_GRACE) -> None:
-    """Wait up to `grace` seconds for the notifier's queued casts; say so
-    if some are left (they are lost with the process)."""
-    waiter = threading.Thread(target=notifier.wait_idle, daemon=True,
-                              name='dhcp-notifier-drain')
-    waiter.start()
-    waiter.join(grace)
-    if waiter.is_alive():
-        LOG.warning('DHCP notifier: casts still queued after %.0f s at '
-                    'shutdown (lost with this process)', grace)
+        self._notifier.stop(DRAIN_GRACE)
 
 
 def in_process_transport() -> bool:
