@@ -11,6 +11,7 @@ api / rpc / agent -> plugin -> db.
     rpc.py         the RPC server (once per kaon server) and the per-process
                    DHCP notifier (every process that raises plugin events)
     front.py       the HTTP front: whole requests read on an event loop
+    framing.py     HTTP/1.1 framing for the front: head, length, chunks
     api_server.py  the front over an app, in this process; start-up checks
     workers.py     api_workers > 1: gunicorn workers, each with a notifier
     rpc_process.py api_workers > 1: the RPC server's own process, watched

@@ -23,9 +23,9 @@ from email.utils import formatdate
 from typing import Any, Callable, Iterable
 from wsgiref.types import WSGIApplication
 
-from kaon.api import framing
 from kaon.api.faults import error_document
-from kaon.api.framing import HttpError
+from kaon.service import framing
+from kaon.service.framing import HttpError
 
 LOG = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kaon import exceptions as exc
-from kaon.api import framing
 from kaon.api.body import parse_json
-from kaon.api.framing import CHUNKED, HttpError, body_length, parse_head
+from kaon.service import framing
+from kaon.service.framing import CHUNKED, HttpError, body_length, parse_head
 
 LIMIT = 1000
 
