@@ -80,6 +80,14 @@ def _server(args: argparse.Namespace) -> int:
 
 def _dhcp_agent(args: argparse.Namespace) -> int:
     service_logging(args)
+    from kaon.agent.dhcp import drivers
+    try:
+        # Before RPC is imported (oslo's start-up logging): a refused
+        # start is one line.
+        drivers.load(CONF.dhcp_driver)
+    except drivers.UnknownDriver as err:
+        print(f'kaon dhcp-agent: {err}', file=sys.stderr)
+        return 2
     from kaon.agent.dhcp.service import DhcpAgentService
     state_files.state_dir(CONF.state_path)
     done = threading.Event()

@@ -214,3 +214,15 @@ def test_vm_delete_all_with_no_vms_says_so(tmp_path) -> None:
     result = kaon('--config-file', str(config), 'vm', 'delete', '--all')
     assert (result.returncode, result.stdout, result.stderr) == \
         (0, 'no VMs to delete\n', '')
+
+
+# -- a DHCP driver that is not installed ------------------------------------
+
+def test_dhcp_agent_refuses_an_unknown_driver_in_one_line(tmp_path) -> None:
+    conf = tmp_path / 'kaon.conf'
+    conf.write_text(f'[DEFAULT]\nstate_path = {tmp_path / "state"}\n'
+                    'dhcp_driver = no-such-driver\n')
+    agent = kaon('dhcp-agent', '--config-file', str(conf), timeout=30)
+    assert agent.returncode == 2
+    line = one_line(agent.stderr)
+    assert 'no-such-driver' in line and 'dnsmasq' in line, line

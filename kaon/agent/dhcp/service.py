@@ -41,6 +41,7 @@ FULL_SYNC = 'full sync'
 class DhcpAgentService:
     def __init__(self, conf: Any) -> None:
         """:raises drivers.UnknownDriver: dhcp_driver names no backend."""
+        backend = drivers.load(conf.dhcp_driver)
         self.conf = conf
         self.plugin = DhcpPluginApi(conf.host)
         self.reports = PluginReportStateAPI()
@@ -48,8 +49,8 @@ class DhcpAgentService:
         self._ready: set[str] = set()
         self._ready_wakeup = threading.Condition()
         self.limits = InotifyLimits()
-        self.backend = drivers.load(conf.dhcp_driver)(
-            conf, self.monitor, DeviceManager(conf, self.plugin))
+        self.backend = backend(conf, self.monitor,
+                               DeviceManager(conf, self.plugin))
         self.agent = DhcpAgent(conf, self.plugin, self.backend, self.monitor,
                                self.mark_ready, host_limits=self.limits)
         self._sync_backoff = Backoff(cap=conf.dhcp_retry_max_interval)
