@@ -7,9 +7,10 @@ all come through here: none of them opens a transaction of its own.
 """
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from sqlalchemy.engine import Connection
 
@@ -28,6 +29,7 @@ from kaon.plugin import (
 from kaon.plugin.events import Events
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
+from kaon.wire import DhcpPortBody, NetworkInfo, Port
 
 LOG = logging.getLogger(__name__)
 # Module-level names: inside the classes `list` is a method or a field.
@@ -152,7 +154,8 @@ class Plugin:
         return self.db.write(lambda conn: agents.report_state(conn, state))
 
     def get_active_networks_info(self, ctx: Context, host: str,
-                                 dhcp_only: bool = True) -> Items:
+                                 dhcp_only: bool = True
+                                 ) -> builtins.list[NetworkInfo]:
         """The network infos the agent on `host` should serve, after
         giving it the networks short of agents (network_auto_schedule)."""
         if CONF.network_auto_schedule:
@@ -160,29 +163,32 @@ class Plugin:
         with self.db.reading() as conn:
             return dhcp.active_network_infos(conn, host, dhcp_only)
 
-    def network_infos(self, network_ids: Ids,
-                      dhcp_only: bool = True) -> Items:
+    def network_infos(self, network_ids: Ids, dhcp_only: bool = True
+                      ) -> builtins.list[NetworkInfo]:
         with self.db.reading() as conn:
             return dhcp.network_infos(conn, network_ids, dhcp_only)
 
-    def get_network_info(self, network_id: str) -> Item | None:
+    def get_network_info(self, network_id: str) -> NetworkInfo | None:
         """One network as an agent sees it; None if it is gone."""
         infos = self.network_infos([network_id])
         return infos[0] if infos else None
 
-    def create_dhcp_port(self, ctx: Context, host: str, body: Item) -> Item:
+    def create_dhcp_port(self, ctx: Context, host: str,
+                         body: DhcpPortBody) -> Port:
         """The agent's own port: exempt from the port quota but counted
         in it (kaon.plugin.quotas states the rule); the same port again
         if the agent asks twice."""
         port, new = self.db.write(
             lambda conn: dhcp.create_dhcp_port(conn, ctx, host, body))
-        return self._created('port', ctx, [port])[0] if new else port
+        if new:
+            self._created('port', ctx, [port])
+        return cast(Port, port)
 
     def update_dhcp_port(self, ctx: Context, host: str, port_id: str,
-                         body: Item) -> Item:
-        return self._update('port', ctx, port_id, lambda conn:
-                            dhcp.update_dhcp_port(conn, ctx, host, port_id,
-                                                  body))
+                         body: DhcpPortBody) -> Port:
+        return cast(Port, self._update(
+            'port', ctx, port_id, lambda conn: dhcp.update_dhcp_port(
+                conn, ctx, host, port_id, body)))
 
     def release_dhcp_port(self, ctx: Context, network_id: str,
                           device_id: str) -> None:

@@ -12,7 +12,8 @@ dhcp_device_id(host, network): an agent may change no other port.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -28,6 +29,7 @@ from kaon.db.models import ports as ports_table
 from kaon.plugin import common, networks, ports, subnets
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
+from kaon.wire import NetworkInfo, Port, Subnet
 
 ADMIN = Context.admin()
 # What an agent may change on its own port.
@@ -35,33 +37,34 @@ _UPDATABLE = ('fixed_ips', 'device_id', 'name', 'admin_state_up')
 
 
 def active_network_infos(conn: Connection, host: str,
-                         dhcp_only: bool = True) -> list[dict[str, Any]]:
+                         dhcp_only: bool = True) -> list[NetworkInfo]:
     """The networks the agent on `host` serves; none while it is down."""
     return network_infos(conn, scheduler.active_networks(conn, host),
                          dhcp_only)
 
 
 def network_infos(conn: Connection, network_ids: list[str],
-                  dhcp_only: bool = True) -> list[dict[str, Any]]:
+                  dhcp_only: bool = True) -> list[NetworkInfo]:
+    """Exactly the keys of Neutron's answer (shared/rpc-examples).  The
+    subnets and ports are the API's dicts, which carry every key of the
+    wire's Subnet and Port."""
     if not network_ids:
         return []
     by_net = ListQuery(filters={'network_id': network_ids})
     subnet_filter = dict(by_net.filters)
     if dhcp_only:
         subnet_filter['enable_dhcp'] = [True]
-    infos = {n['id']: {'id': n['id'], 'project_id': n['project_id'],
-                       'tenant_id': n['project_id'],
-                       'admin_state_up': n['admin_state_up'],
-                       'mtu': n['mtu'], 'revision_number':
-                       n['revision_number'], 'subnets': [],
-                       'non_local_subnets': [], 'ports': []}
+    infos = {n['id']: NetworkInfo(
+                 id=n['id'], project_id=n['project_id'],
+                 admin_state_up=n['admin_state_up'], mtu=n['mtu'],
+                 subnets=[], non_local_subnets=[], ports=[])
              for n in networks.list_networks(conn, ADMIN, ListQuery(
                  filters={'id': network_ids}))}
     for subnet in subnets.list_subnets(conn, ADMIN,
                                        ListQuery(filters=subnet_filter)):
-        infos[subnet['network_id']]['subnets'].append(subnet)
+        infos[subnet['network_id']]['subnets'].append(cast(Subnet, subnet))
     for port in ports.list_ports(conn, ADMIN, by_net):
-        infos[port['network_id']]['ports'].append(port)
+        infos[port['network_id']]['ports'].append(cast(Port, port))
     for info in infos.values():
         info['subnets'].sort(key=lambda s: s['id'])
     return [infos[i] for i in network_ids if i in infos]
@@ -78,7 +81,7 @@ def set_ports_status(conn: Connection, port_ids: list[str],
 
 
 def create_dhcp_port(conn: Connection, ctx: Context, host: str,
-                     body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+                     body: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """The agent's port on its network, and whether it is new: the
     server, not the agent, decides owner, host and MAC; the project is
     the request's or, failing that, the admin's."""
@@ -94,7 +97,8 @@ def create_dhcp_port(conn: Connection, ctx: Context, host: str,
 
 
 def update_dhcp_port(conn: Connection, ctx: Context, host: str,
-                     port_id: str, body: dict[str, Any]) -> dict[str, Any]:
+                     port_id: str, body: Mapping[str, Any]
+                     ) -> dict[str, Any]:
     """Change the agent's own (or the reserved) port; returns it as it
     was.  Another port answers NetworkNotFound, as Neutron's does."""
     current = ports.get_row(conn, ctx, port_id)

@@ -16,6 +16,7 @@ from kaon import exceptions as exc
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
+from kaon.wire import DhcpPortRequest, NetworkInfo, Port
 
 LOG = logging.getLogger(__name__)
 ADMIN = Context.admin()
@@ -39,27 +40,29 @@ class DhcpRpcCallback:
         self.plugin = plugin
 
     def get_active_networks_info(self, context: WireContext,
-                                 **kwargs: Any) -> list[dict[str, Any]]:
+                                 **kwargs: Any) -> list[NetworkInfo]:
         return self.plugin.get_active_networks_info(
             ADMIN, kwargs['host'],
             dhcp_only=kwargs.get('enable_dhcp_filter', True))
 
     def get_network_info(self, context: WireContext,
-                         **kwargs: Any) -> dict[str, Any] | None:
+                         **kwargs: Any) -> NetworkInfo | None:
         return self.plugin.get_network_info(kwargs['network_id'])
 
     @_expected(exc.IpAddressGenerationFailure, exc.NetworkNotFound)
     def create_dhcp_port(self, context: WireContext,
-                         **kwargs: Any) -> dict[str, Any]:
+                         **kwargs: Any) -> Port:
+        request: DhcpPortRequest = kwargs['port']
         return self.plugin.create_dhcp_port(ADMIN, kwargs['host'],
-                                            kwargs['port']['port'])
+                                            request['port'])
 
     @_expected(exc.IpAddressGenerationFailure, exc.NetworkNotFound)
     def update_dhcp_port(self, context: WireContext,
-                         **kwargs: Any) -> dict[str, Any]:
+                         **kwargs: Any) -> Port:
+        request: DhcpPortRequest = kwargs['port']
         return self.plugin.update_dhcp_port(ADMIN, kwargs['host'],
                                             kwargs['port_id'],
-                                            kwargs['port']['port'])
+                                            request['port'])
 
     def release_dhcp_port(self, context: WireContext, **kwargs: Any) -> None:
         self.plugin.release_dhcp_port(ADMIN, kwargs['network_id'],

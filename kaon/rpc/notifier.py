@@ -16,12 +16,22 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from kaon.constants import DEVICE_ID_RESERVED_DHCP_PORT
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
+from kaon.wire import (
+    NetworkDeleteEvent,
+    NetworkEvent,
+    Port,
+    PortDeleteEvent,
+    PortEvent,
+    Subnet,
+    SubnetDeleteEvent,
+    SubnetEvent,
+)
 from kaon.work_queue import NetworkWorkQueue
 
 LOG = logging.getLogger(__name__)
@@ -30,6 +40,9 @@ ADMIN = Context.admin()
 Payload = dict[str, Any]
 Agent = dict[str, Any]
 Handler = Callable[[Payload], None]
+# What is cast to an agent (kaon.wire; the agent reads the same types).
+Cast = (NetworkEvent | NetworkDeleteEvent | SubnetEvent | SubnetDeleteEvent
+        | PortEvent | PortDeleteEvent)
 
 # Port changes an agent must hear about (Neutron's _notification_is_needed).
 _PORT_FIELDS = ('fixed_ips', 'mac_address', 'extra_dhcp_opts',
@@ -94,18 +107,18 @@ class DhcpAgentNotifier:
         return enqueue
 
     # Casting.
-    def _cast(self, agent: Agent, method: str, payload: Payload,
+    def _cast(self, agent: Agent, method: str, payload: Cast,
               priority: int | None = None) -> None:
         if not agent['admin_state_up']:
             return
-        payload = dict(payload, priority=_PRIORITY[method]
-                       if priority is None else priority)
+        wire = {**payload, 'priority': _PRIORITY[method]
+                if priority is None else priority}
         cctxt = self.client.prepare(topic=agent['topic'],
                                     server=agent['host'])
-        cctxt.cast(common.admin_context(), method, payload=payload)
+        cctxt.cast(common.admin_context(), method, payload=wire)
 
     def _cast_hosting(self, network_id: str, method: str,
-                      payload: Payload) -> None:
+                      payload: Cast) -> None:
         for agent in self._hosting(network_id):
             self._cast(agent, method, payload)
 
@@ -117,7 +130,7 @@ class DhcpAgentNotifier:
         """Bind the network if it lacks agents; tell the new ones."""
         for agent in self.plugin.schedule_network(ADMIN, network_id):
             self._cast(agent, 'network_create_end',
-                       {'network': {'id': network_id}})
+                       NetworkEvent(network={'id': network_id}))
 
     def _hosting_and_network(self, network_id: str, schedule: bool
                              ) -> tuple[list[Agent], Payload | None]:
@@ -133,7 +146,8 @@ class DhcpAgentNotifier:
     # Event handlers.
     def _network_updated(self, payload: Payload) -> None:
         net = payload['network']
-        self._cast_hosting(net['id'], 'network_update_end', {'network': net})
+        self._cast_hosting(net['id'], 'network_update_end',
+                           NetworkEvent(network=net))
 
     def _network_deleted(self, payload: Payload) -> None:
         cctxt = self.client.prepare(fanout=True)
@@ -147,14 +161,15 @@ class DhcpAgentNotifier:
             else 'subnet_create_end'
         agents, network = self._hosting_and_network(subnet['network_id'],
                                                     schedule=True)
+        event = SubnetEvent(subnet=cast(Subnet, dict(subnet,
+                                                     network=network)))
         for agent in agents:
-            self._cast(agent, method, {'subnet': dict(subnet,
-                                                      network=network)})
+            self._cast(agent, method, event)
 
     def _subnet_deleted(self, payload: Payload) -> None:
         network_id = payload['removed']['network_id']
-        self._cast_hosting(network_id, 'subnet_delete_end', {
-            'subnet_id': payload['subnet_id'], 'network_id': network_id})
+        self._cast_hosting(network_id, 'subnet_delete_end', SubnetDeleteEvent(
+            subnet_id=payload['subnet_id'], network_id=network_id))
 
     def _port_created(self, payload: Payload) -> None:
         port = payload['port']
@@ -162,7 +177,7 @@ class DhcpAgentNotifier:
             port['network_id'],
             schedule=port['device_id'] != DEVICE_ID_RESERVED_DHCP_PORT)
         first = random.choice(agents) if agents else None
-        body = {'port': dict(port, network=network)}
+        body = PortEvent(port=cast(Port, dict(port, network=network)))
         for agent in agents:
             # One agent answers first (Neutron's high-priority agent).
             self._cast(agent, 'port_create_end', body,
@@ -172,21 +187,22 @@ class DhcpAgentNotifier:
         port, before = payload['port'], payload['original_port']
         if any(port.get(f) != before.get(f) for f in _PORT_FIELDS):
             self._cast_hosting(port['network_id'], 'port_update_end',
-                               {'port': port})
+                               PortEvent(port=port))
 
     def _port_deleted(self, payload: Payload) -> None:
         port = payload['removed']
-        self._cast_hosting(port['network_id'], 'port_delete_end', {
-            'port_id': port['id'], 'network_id': port['network_id'],
-            'fixed_ips': port['fixed_ips']})
+        self._cast_hosting(port['network_id'], 'port_delete_end',
+                           PortDeleteEvent(port_id=port['id'],
+                                           network_id=port['network_id'],
+                                           fixed_ips=port['fixed_ips']))
 
     def _added_to_agent(self, payload: Payload) -> None:
         self._cast(payload['agent'], 'network_create_end',
-                   {'network': {'id': payload['network_id']}})
+                   NetworkEvent(network={'id': payload['network_id']}))
 
     def _removed_from_agent(self, payload: Payload) -> None:
         self._cast(payload['agent'], 'network_delete_end',
-                   {'network_id': payload['network_id']})
+                   NetworkDeleteEvent(network_id=payload['network_id']))
 
     def _agent_updated(self, payload: Payload) -> None:
         agent, before = payload['agent'], payload['original_agent']

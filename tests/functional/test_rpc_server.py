@@ -168,6 +168,9 @@ def test_dhcp_port_rpc_and_readiness(stack):
     assert dhcp_port['binding:host_id'] == host
     vm_port = new_port(plugin, net)
     info = api.get_network_info(net['id'])
+    # Exactly the keys of Neutron's answer (shared/rpc-examples).
+    assert set(info) == {'id', 'admin_state_up', 'mtu', 'project_id',
+                         'subnets', 'non_local_subnets', 'ports'}
     assert {p['id'] for p in info['ports']} == {dhcp_port['id'], vm_port['id']}
     assert [s['id'] for s in info['subnets']] == [subnet['id']]
     api.dhcp_ready_on_ports([vm_port['id']])
