@@ -8,7 +8,10 @@ agents and kaon's read the same dicts.  Keys a payload may lack (a cast
 carries less than an answer, an older server sends fewer attributes) are
 not Required.
 
-One port id, from the server to its hostsdir file, every hop typed: a cast
+One port id, from `POST /v2.0/ports` to its hostsdir file: the API's
+generic controller -> `Plugin.create('port', ...)` (kaon.plugin.core), which
+publishes the port after commit -> `DhcpAgentNotifier._port_created`
+(kaon.rpc.notifier) builds a `PortEvent` for each hosting agent -> the cast
 `port_create_end(payload: PortEvent)` (kaon.agent.dhcp.casts) ->
 `DhcpAgent.port_changed(port: Port)` -> `DhcpDriver.update_ports([port])`
 -> `dnsmasq_ports.write_port(state, port, ...)` ->
