@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.schema import ColumnDefault
 
+from kaon import exceptions as exc
 from kaon.db.models import tags as tags_table
 from kaon.plugin.query import COLUMN_TO_ATTR, RENAMED
 
@@ -132,3 +133,17 @@ def drop_tags(conn: Connection, resource_ids: list[str]) -> None:
     for part in chunks(resource_ids):
         conn.execute(delete(tags_table).where(
             tags_table.c.resource_id.in_(part)))
+
+
+def visible_row(conn: Connection, table: Table, resource: str, item_id: str,
+                visible: list[Any], for_update: bool = False) -> Any:
+    """One row the caller may see (`visible`: the resource's where
+    clauses for the context), or the resource's NotFound: a row hidden
+    from the caller does not exist for it."""
+    stmt = select(table).where(table.c.id == item_id, *visible)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise exc.not_found(resource, item_id)
+    return row

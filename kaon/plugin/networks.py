@@ -53,13 +53,8 @@ def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 def get_row(conn: Connection, ctx: Context, net_id: str,
             for_update: bool = False) -> Any:
-    stmt = select(networks).where(networks.c.id == net_id, *visible(ctx))
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise exc.NetworkNotFound(net_id=net_id)
-    return row
+    return common.visible_row(conn, networks, 'network', net_id,
+                              visible(ctx), for_update)
 
 
 def get_network(conn: Connection, ctx: Context,

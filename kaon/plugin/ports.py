@@ -71,11 +71,7 @@ def to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def get_row(conn: Connection, ctx: Context, port_id: str) -> Any:
-    row = conn.execute(select(ports).where(ports.c.id == port_id,
-                                           *visible(ctx))).first()
-    if row is None:
-        raise exc.PortNotFound(port_id=port_id)
-    return row
+    return common.visible_row(conn, ports, 'port', port_id, visible(ctx))
 
 
 def get_port(conn: Connection, ctx: Context,

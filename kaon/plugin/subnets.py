@@ -70,11 +70,8 @@ def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
 
 
 def get_row(conn: Connection, ctx: Context, subnet_id: str) -> Any:
-    row = conn.execute(select(subnets).where(subnets.c.id == subnet_id,
-                                             *visible(ctx))).first()
-    if row is None:
-        raise exc.SubnetNotFound(subnet_id=subnet_id)
-    return row
+    return common.visible_row(conn, subnets, 'subnet', subnet_id,
+                              visible(ctx))
 
 
 def get_subnet(conn: Connection, ctx: Context,
