@@ -28,7 +28,7 @@ def _network_fields(net: dict[str, Any]) -> dict[str, Any]:
             'network:router:external': net['router:external']}
 
 
-class _Target(dict):  # type: ignore[type-arg]
+class _Target(dict[str, Any]):
     """A policy target that looks its network up only when a rule reads a
     `network:` field: most creates never do, and it costs a database read.
     A network hidden from the caller is NetworkNotFound then (404)."""

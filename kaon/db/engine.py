@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -79,7 +79,7 @@ def _tune_sqlite(engine: Engine) -> None:
     two deferred transactions from deadlocking on the upgrade to writer.
     """
     @event.listens_for(engine, 'connect')
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute('PRAGMA journal_mode=WAL')
@@ -88,7 +88,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.close()
 
     @event.listens_for(engine, 'begin')
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(conn.info.pop('begin_sql', 'BEGIN'))
 
 
