@@ -5,22 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kaon.cli import output
+from kaon.cli import common, output
 from kaon.cli.client import Client
-from kaon.cli.common import (
-    Subparsers,
-    add_command,
-    add_tag_options,
-    apply_set,
-    client_for,
-    delete_command,
-    extended,
-    group,
-    key_values,
-    only_set,
-    show_command,
-    toggle,
-)
 
 PORT_COLUMNS = [('ID', 'id'), ('Name', 'name'), ('MAC Address', 'mac_address'),
                 ('Fixed IP Addresses', 'fixed_ips'), ('Status', 'status')]
@@ -32,13 +18,13 @@ VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')
 
 # openstack's spelling first, then neutronclient's.
-FIXED_IP = key_values({'subnet': 'subnet', 'subnet_id': 'subnet',
-                       'ip-address': 'ip_address',
-                       'ip_address': 'ip_address'})
-DHCP_OPTION = key_values({'name': 'opt_name', 'opt_name': 'opt_name',
-                          'value': 'opt_value', 'opt_value': 'opt_value',
-                          'ip-version': 'ip_version',
-                          'ip_version': 'ip_version'}, ('opt_name',))
+FIXED_IP = common.key_values({'subnet': 'subnet', 'subnet_id': 'subnet',
+                              'ip-address': 'ip_address',
+                              'ip_address': 'ip_address'})
+DHCP_OPTION = common.key_values(
+    {'name': 'opt_name', 'opt_name': 'opt_name', 'value': 'opt_value',
+     'opt_value': 'opt_value', 'ip-version': 'ip_version',
+     'ip_version': 'ip_version'}, ('opt_name',))
 
 
 def port_options(parser: argparse.ArgumentParser, setting: bool) -> None:
@@ -65,11 +51,11 @@ def port_options(parser: argparse.ArgumentParser, setting: bool) -> None:
                         metavar='name=NAME[,value=VALUE,ip-version={4,6}]',
                         help='a DHCP option for this port only '
                              '(repeatable)')
-    toggle(parser, 'enable', '--enable', '--disable',
-           'admin state up (default)', 'admin state down')
+    common.toggle(parser, 'enable', '--enable', '--disable',
+                  'admin state up (default)', 'admin state down')
     if not setting:
         parser.add_argument('--project', help='owning project (admin)')
-    add_tag_options(parser, setting)
+    common.add_tag_options(parser, setting)
 
 
 def _fixed_ips(client: Client, network_id: str,
@@ -78,7 +64,7 @@ def _fixed_ips(client: Client, network_id: str,
     name of a subnet on the port's network)."""
     result = []
     for entry in wanted:
-        fixed = only_set(ip_address=entry.get('ip_address'))
+        fixed = common.only_set(ip_address=entry.get('ip_address'))
         if entry.get('subnet'):
             fixed['subnet_id'] = client.find_id('subnet', entry['subnet'],
                                                 network_id=network_id)
@@ -93,7 +79,7 @@ def _dhcp_options(wanted: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 
 def _port_body(args: argparse.Namespace) -> dict[str, Any]:
-    return only_set(
+    return common.only_set(
         name=args.name, description=args.description,
         mac_address=args.mac_address, device_id=args.device,
         device_owner=args.device_owner, admin_state_up=args.enable,
@@ -102,11 +88,12 @@ def _port_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def port_create(args: argparse.Namespace) -> int:
-    client = client_for(args)
+    client = common.client_for(args)
     network_id = client.find_id('network', args.network)
     body = _port_body(args)
-    body.update(only_set(network_id=network_id, project_id=args.project,
-                         tags=args.tags or None))
+    body.update(common.only_set(network_id=network_id,
+                                project_id=args.project,
+                                tags=args.tags or None))
     if args.no_fixed_ip or args.fixed_ips:
         body['fixed_ips'] = _fixed_ips(client, network_id, args.fixed_ips)
     output.print_item(args, client.create('port', body))
@@ -147,10 +134,10 @@ def _fixed_ip_filters(client: Client, wanted: list[dict[str, str]]
 
 
 def port_list(args: argparse.Namespace) -> int:
-    client = client_for(args)
+    client = common.client_for(args)
     network = client.find_id('network', args.network) if args.network \
         else None
-    items = client.list('ports', **only_set(
+    items = client.list('ports', **common.only_set(
         network_id=network, name=args.name, device_id=args.device,
         device_owner=args.device_owner, mac_address=args.mac_address,
         project_id=args.project, tags=args.tags or None,
@@ -161,41 +148,43 @@ def port_list(args: argparse.Namespace) -> int:
 
 
 def port_set(args: argparse.Namespace) -> int:
-    client = client_for(args)
+    client = common.client_for(args)
     port = client.find('port', args.port)
     body = _port_body(args)
     added = _fixed_ips(client, port['network_id'], args.fixed_ips)
-    fixed = extended(port.get('fixed_ips'), added, args.no_fixed_ip)
+    fixed = common.extended(port.get('fixed_ips'), added, args.no_fixed_ip)
     if fixed is not None:
         body['fixed_ips'] = fixed
-    apply_set(client, 'port', port, body, args)
+    common.apply_set(client, 'port', port, body, args)
     return 0
 
 
-def register(sub: Subparsers) -> None:
-    pt = group(sub, 'port', "ports: a device's attachment to a network, "
-               'with its MAC and IPs')
-    p = add_command(pt, 'create', port_create, 'create a port', [
+def register(sub: common.Subparsers) -> None:
+    pt = common.group(sub, 'port', "ports: a device's attachment to a "
+                      'network, with its MAC and IPs')
+    p = common.add_command(pt, 'create', port_create, 'create a port', [
         'kaon port create --network demo-net vm1-port',
         'kaon port create --network demo-net --fixed-ip subnet=demo-subnet,'
         'ip-address=10.0.0.50 --extra-dhcp-option name=mtu,value=1400 p2'])
     p.add_argument('name', help='name of the new port')
     p.add_argument('--network', required=True, help='network name or ID')
     port_options(p, setting=False)
-    p = add_command(pt, 'list', port_list, 'list ports', [
+    p = common.add_command(pt, 'list', port_list, 'list ports', [
         'kaon port list --network demo-net',
         'kaon port list --fixed-ip ip-address=10.0.0.50 -f value -c ID'])
     port_list_options(p)
-    p = add_command(pt, 'show', show_command('port'), 'show a port',
-                    ['kaon port show vm1-port -c fixed_ips -f json'])
+    p = common.add_command(pt, 'show', common.show_command('port'),
+                           'show a port',
+                           ['kaon port show vm1-port -c fixed_ips -f json'])
     p.add_argument('port', help='name or ID')
-    p = add_command(pt, 'set', port_set, "change a port's attributes", [
+    p = common.add_command(pt, 'set', port_set, "change a port's attributes", [
         'kaon port set vm1-port --fixed-ip subnet=demo-subnet',
         'kaon port set vm1-port --no-fixed-ip --fixed-ip '
         'ip-address=10.0.0.60'], prints=False)
     p.add_argument('port', help='name or ID')
     p.add_argument('--name', help='new name')
     port_options(p, setting=True)
-    p = add_command(pt, 'delete', delete_command('port'), 'delete ports',
-                    ['kaon port delete vm1-port p2'], prints=False)
+    p = common.add_command(pt, 'delete', common.delete_command('port'),
+                           'delete ports', ['kaon port delete vm1-port p2'],
+                           prints=False)
     p.add_argument('port', nargs='+', help='name or ID')
