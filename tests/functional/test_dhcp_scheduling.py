@@ -6,7 +6,7 @@ which network, which ports exist, which events leave the plugin.
 """
 from __future__ import annotations
 
-import time
+import datetime
 import uuid
 from typing import Any, Iterator
 
@@ -18,8 +18,10 @@ from kaon.constants import dhcp_device_id
 from kaon.context import Context
 from kaon.db import migrate
 from kaon.db.engine import Database
+from kaon.db.models import agents
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
+from kaon.scheduler.liveness import utc_now
 
 ADMIN = Context.admin()
 
@@ -31,7 +33,6 @@ def plugin(tmp_path: Any) -> Iterator[Plugin]:
     migrate.upgrade(db.engine)
     yield Plugin(db)
     db.dispose()
-    CONF.clear_override('agent_down_time')
 
 
 def report(plugin: Plugin, host: str) -> str:
@@ -39,6 +40,15 @@ def report(plugin: Plugin, host: str) -> str:
         'binary': 'kaon-dhcp-agent', 'host': host, 'topic': 'dhcp_agent',
         'agent_type': 'DHCP agent', 'configurations': {'networks': 0},
         'start_flag': True})
+
+
+def fall_silent(plugin: Plugin, host: str, seconds: float) -> None:
+    """The agent on `host` last reported `seconds` ago: its heartbeats
+    stopped then (what a dead agent's row looks like)."""
+    last = utc_now() - datetime.timedelta(seconds=seconds)
+    plugin.db.write(lambda conn: conn.execute(
+        agents.update().where(agents.c.host == host)
+        .values(heartbeat_timestamp=last)))
 
 
 def network(plugin: Plugin, cidr: str) -> tuple[dict[str, Any],
@@ -106,9 +116,8 @@ def test_failover_moves_a_dead_agents_network_to_a_live_one(
     report(plugin, 'first')
     net, _ = network(plugin, '10.73.0.0/24')
     plugin.schedule_network(ADMIN, net['id'])
-    CONF.set_override('agent_down_time', 1)
     assert plugin.remove_networks_from_down_agents(ADMIN) == []
-    time.sleep(2.1)         # 'first' is silent for 2 x agent_down_time
+    fall_silent(plugin, 'first', 2 * CONF.agent_down_time + 1)
     report(plugin, 'second')
     assert plugin.remove_networks_from_down_agents(ADMIN) == [net['id']]
     assert plugin.get_dhcp_agents_hosting_networks(ADMIN, [net['id']]) == []
