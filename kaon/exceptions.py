@@ -90,6 +90,21 @@ def not_found(resource: str, item_id: str) -> NotFound:
     return ResourceNotFound() if make is None else make(item_id)
 
 
+# The dhcp_agent_scheduler extension's (Neutron's names and messages).
+class NetworkHostedByDHCPAgent(Conflict):
+    message = ('The network %(network_id)s has been already hosted by the '
+               'DHCP Agent %(agent_id)s.')
+
+
+class NetworkNotHostedByDhcpAgent(Conflict):
+    message = ('The network %(network_id)s is not hosted by the DHCP agent '
+               '%(agent_id)s.')
+
+
+class InvalidDHCPAgent(NotFound):
+    message = 'Agent %(id)s is not a valid DHCP Agent or has been disabled.'
+
+
 class InUse(Conflict):
     message = 'The resource is in use.'
 

@@ -86,8 +86,7 @@ def _check_depth(value: Any) -> None:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else \
-            item if isinstance(item, list) else ()
+        children = _children(item)
         if children and depth >= MAX_DEPTH:
             raise _malformed(f'JSON nested deeper than {MAX_DEPTH} levels')
         stack.extend((c, depth + 1) for c in children

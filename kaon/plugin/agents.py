@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.context import Context
 from kaon.db.models import agents, network_dhcp_agents
@@ -68,10 +67,7 @@ def list_agents(conn: Connection, ctx: Context,
 
 
 def get_row(conn: Connection, agent_id: str) -> Row[Any]:
-    row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
-    if row is None:
-        raise exc.AgentNotFound(id=agent_id)
-    return row
+    return common.visible_row(conn, agents, 'agent', agent_id, [])
 
 
 def get_agent(conn: Connection, ctx: Context,

@@ -7,7 +7,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.schema import ColumnDefault
 
 from kaon import exceptions as exc
@@ -136,7 +136,7 @@ def drop_tags(conn: Connection, resource_ids: list[str]) -> None:
 
 
 def visible_row(conn: Connection, table: Table, resource: str, item_id: str,
-                visible: list[Any], for_update: bool = False) -> Any:
+                visible: list[Any], for_update: bool = False) -> Row[Any]:
     """One row the caller may see (`visible`: the resource's where
     clauses for the context), or the resource's NotFound: a row hidden
     from the caller does not exist for it."""

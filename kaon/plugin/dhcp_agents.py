@@ -20,20 +20,6 @@ from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 
 
-class NetworkHostedByDHCPAgent(exc.Conflict):
-    message = ('The network %(network_id)s has been already hosted by the '
-               'DHCP Agent %(agent_id)s.')
-
-
-class NetworkNotHostedByDhcpAgent(exc.Conflict):
-    message = ('The network %(network_id)s is not hosted by the DHCP agent '
-               '%(agent_id)s.')
-
-
-class InvalidDHCPAgent(exc.NotFound):
-    message = 'Agent %(id)s is not a valid DHCP Agent or has been disabled.'
-
-
 @dataclasses.dataclass(frozen=True)
 class Hosting:
     """What a notification about one network needs, read at once: the
@@ -68,7 +54,7 @@ def list_networks_on_dhcp_agent(conn: Connection, ctx: Context,
 def _check_dhcp_agent(agent: dict[str, Any], admin_up: bool) -> None:
     if agent['agent_type'] != AGENT_TYPE_DHCP or \
             (admin_up and not agent['admin_state_up']):
-        raise InvalidDHCPAgent(id=agent['id'])
+        raise exc.InvalidDHCPAgent(id=agent['id'])
 
 
 def add_network_to_dhcp_agent(conn: Connection, ctx: Context, agent_id: str,
@@ -78,7 +64,7 @@ def add_network_to_dhcp_agent(conn: Connection, ctx: Context, agent_id: str,
     networks.get_row(conn, ctx, network_id)
     _check_dhcp_agent(agent, admin_up=True)
     if network_id in scheduler.hosted_networks(conn, agent_id):
-        raise NetworkHostedByDHCPAgent(network_id=network_id,
+        raise exc.NetworkHostedByDHCPAgent(network_id=network_id,
                                        agent_id=agent_id)
     scheduler.bind(conn, network_id, agent_id)
     return agent
@@ -90,7 +76,7 @@ def remove_network_from_dhcp_agent(conn: Connection, ctx: Context,
     agent = agents.get_agent(conn, ctx, agent_id)
     _check_dhcp_agent(agent, admin_up=False)
     if not scheduler.unbind(conn, network_id, agent_id):
-        raise NetworkNotHostedByDhcpAgent(network_id=network_id,
+        raise exc.NetworkNotHostedByDhcpAgent(network_id=network_id,
                                           agent_id=agent_id)
     return agent
 

@@ -264,16 +264,16 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
         _check_gateway(net, gateway)
         _check_gateway_free(conn, subnet_id, gateway)
     _check_lists(subnet_id, body)
+    enabling = bool(body.get('enable_dhcp')) and not row.enable_dhcp
     if 'allocation_pools' in body:
         pools = ranges.parse_pools(net, body['allocation_pools'] or [])
-    elif 'gateway_ip' in body or (body.get('enable_dhcp') and
-                                  not row.enable_dhcp):
+    elif 'gateway_ip' in body or enabling:
         pools = allocator.stored_pools(conn, subnet_id)
     else:
         pools = []      # read by no check below: a rename reads no pools
     if 'allocation_pools' in body or 'gateway_ip' in body:
         ranges.check_gateway_outside(pools, gateway, net.version)
-    _check_dhcp_update(row, net, body, pools)
+    _check_dhcp_update(row, body, net, pools, enabling)
     if 'allocation_pools' in body:
         _store_pools(conn, subnet_id, pools, net.version)
         allocator.rebuild_ranges(conn, subnet_id, pools)
@@ -289,14 +289,13 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
                  .values(**values))
 
 
-def _check_dhcp_update(row: Any, net: ranges.IPNetwork,
-                       body: dict[str, Any],
-                       pools: list[ranges.Range]) -> None:
+def _check_dhcp_update(row: Any, body: dict[str, Any],
+                       net: ranges.IPNetwork, pools: list[ranges.Range],
+                       enabling: bool) -> None:
     """The DHCP rules of a create, on the update that turns DHCP on or
     changes the pools of a DHCP-enabled subnet.  As in Neutron, the CIDR
     rules apply only when DHCP is turned on, so a subnet stored before them
-    can still be renamed."""
-    enabling = bool(body.get('enable_dhcp')) and not row.enable_dhcp
+    can still be renamed.  `enabling`: the update turns DHCP on."""
     if enabling:
         _check_dhcp_cidr(net)
     if enabling or (row.enable_dhcp and body.get('enable_dhcp', True)

@@ -104,6 +104,10 @@ class Policy:
         self._lock = threading.Lock()
 
     def enforcer(self) -> _Enforcer:
+        """Several times per request: no lock once it is built."""
+        built = self._enforcer
+        if built is not None:
+            return built
         with self._lock:
             if self._enforcer is None:
                 self._enforcer = get_enforcer(self._conf)

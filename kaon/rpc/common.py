@@ -22,7 +22,7 @@ DHCP_AGENT = 'dhcp_agent'
 
 # Remote exceptions from these modules are re-raised as themselves (the
 # modules that define kaon's exceptions).
-ALLOWED_EXMODS = ['kaon.exceptions', 'kaon.plugin.dhcp_agents']
+ALLOWED_EXMODS = ['kaon.exceptions']
 
 _transports: dict[str, Any] = {}
 # A forked child (a gunicorn worker replacing one that died) must not use

@@ -21,10 +21,8 @@ from __future__ import annotations
 import logging
 
 from kaon.conf import CONF, register_messaging_opts
-from kaon.plugin.core import Plugin
-from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.rpc.service import ServerRpc
-from kaon.service.database import open_database
+from kaon.service.database import open_plugin
 
 LOG = logging.getLogger(__name__)
 
@@ -39,8 +37,8 @@ class RpcServer:
     stopped explicitly."""
 
     def __init__(self) -> None:
-        self.db = open_database()
-        self.plugin = Plugin(self.db)
+        self.plugin = open_plugin()
+        self.db = self.plugin.db
         self._rpc: ServerRpc | None = None
 
     def start(self) -> RpcServer:
@@ -55,22 +53,6 @@ class RpcServer:
         if rpc is not None:
             rpc.stop(DRAIN_GRACE)
         self.db.dispose()
-
-
-class WorkerNotifier:
-    """An API worker's DHCP notifier: casts for the events of the requests
-    this worker serves; no consumers, no failover."""
-
-    def __init__(self, plugin: Plugin) -> None:
-        self._notifier = DhcpAgentNotifier(plugin)
-
-    def start(self) -> WorkerNotifier:
-        self._notifier.start()
-        return self
-
-    def stop(self) -> None:
-        """Send what is queued before the worker exits."""
-        self._notifier.stop(DRAIN_GRACE)
 
 
 def in_process_transport() -> bool:

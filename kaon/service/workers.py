@@ -25,6 +25,7 @@ from gunicorn.workers.base import Worker
 
 from kaon.api.app import build_wsgi
 from kaon.conf import CONF
+from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.service import rpc
 from kaon.service.api_server import front, warn_if_open_without_auth
 from kaon.service.database import open_plugin
@@ -52,7 +53,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
 
     def __init__(self, options: dict[str, Any]) -> None:
         self._options = options
-        self._notifier: rpc.WorkerNotifier | None = None
+        self._notifier: DhcpAgentNotifier | None = None
         self.rpc = RpcProcess()
         super().__init__()
 
@@ -61,14 +62,15 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
             self.cfg.set(key, value)
 
     def load(self) -> WSGIApplication:
-        """In a worker, after the fork: its own plugin, app and notifier."""
+        """In a worker, after the fork: its own plugin, app and notifier
+        (casts for the events of the requests it serves; no consumers)."""
         plugin = open_plugin()
-        self._notifier = rpc.WorkerNotifier(plugin).start()
+        self._notifier = DhcpAgentNotifier(plugin).start()
         return build_wsgi(plugin)
 
     def stop_worker(self) -> None:
         if self._notifier is not None:
-            self._notifier.stop()
+            self._notifier.stop(rpc.DRAIN_GRACE)
 
     def run(self) -> None:
         """The RPC process, then the arbiter's main loop; the RPC process
