@@ -6,33 +6,31 @@ which network, which ports exist, which events leave the plugin.
 """
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any, Iterator
 
 import pytest
 
-from kaon import conf, exceptions as exc
+from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.constants import dhcp_device_id
 from kaon.context import Context
-from kaon.db import migrate
-from kaon.db.engine import Database
-from kaon.db.models import agents
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
-from kaon.scheduler.liveness import utc_now
+from tests.support.plugin import (
+    fall_silent,
+    network_with_subnet,
+    sqlite_plugin,
+)
 
 ADMIN = Context.admin()
 
 
 @pytest.fixture
 def plugin(tmp_path: Any) -> Iterator[Plugin]:
-    conf.load()
-    db = Database(f'sqlite:///{tmp_path}/kaon.sqlite')
-    migrate.upgrade(db.engine)
-    yield Plugin(db)
-    db.dispose()
+    plugin = sqlite_plugin(tmp_path)
+    yield plugin
+    plugin.db.dispose()
 
 
 def report(plugin: Plugin, host: str) -> str:
@@ -40,26 +38,6 @@ def report(plugin: Plugin, host: str) -> str:
         'binary': 'kaon-dhcp-agent', 'host': host, 'topic': 'dhcp_agent',
         'agent_type': 'DHCP agent', 'configurations': {'networks': 0},
         'start_flag': True})
-
-
-def fall_silent(plugin: Plugin, host: str, seconds: float) -> None:
-    """The agent on `host` last reported `seconds` ago: its heartbeats
-    stopped then (what a dead agent's row looks like)."""
-    last = utc_now() - datetime.timedelta(seconds=seconds)
-    plugin.db.write(lambda conn: conn.execute(
-        agents.update().where(agents.c.host == host)
-        .values(heartbeat_timestamp=last)))
-
-
-def network(plugin: Plugin, cidr: str) -> tuple[dict[str, Any],
-                                                dict[str, Any]]:
-    net = plugin.create('network', ADMIN, [{
-        'name': 'n', 'project_id': 'p', 'admin_state_up': True,
-        'mtu': 1500}])[0]
-    subnet = plugin.create('subnet', ADMIN, [{
-        'network_id': net['id'], 'project_id': 'p', 'ip_version': 4,
-        'cidr': cidr, 'enable_dhcp': True}])[0]
-    return net, subnet
 
 
 def hosts(agents: list[dict[str, Any]]) -> list[str]:
@@ -79,7 +57,7 @@ def test_an_agent_asking_for_its_networks_is_given_the_unhosted_ones(
         plugin: Plugin) -> None:
     report(plugin, 'first')
     report(plugin, 'second')
-    net, subnet = network(plugin, '10.71.0.0/24')
+    net, subnet = network_with_subnet(plugin, '10.71.0.0/24')
     infos = plugin.get_active_networks_info(ADMIN, 'first')
     assert [i['id'] for i in infos] == [net['id']]
     assert [s['id'] for s in infos[0]['subnets']] == [subnet['id']]
@@ -94,7 +72,7 @@ def test_an_agent_asking_for_its_networks_is_given_the_unhosted_ones(
 
 def test_hosting_tells_the_notifier_whether_to_schedule(
         plugin: Plugin) -> None:
-    net, _ = network(plugin, '10.72.0.0/24')
+    net, _ = network_with_subnet(plugin, '10.72.0.0/24')
     nobody = plugin.dhcp_hosting(ADMIN, net['id'], schedule=True)
     assert (nobody.agents, nobody.can_add_agent, nobody.network) == \
         ([], False, None)
@@ -114,8 +92,9 @@ def test_hosting_tells_the_notifier_whether_to_schedule(
 def test_failover_moves_a_dead_agents_network_to_a_live_one(
         plugin: Plugin) -> None:
     report(plugin, 'first')
-    net, _ = network(plugin, '10.73.0.0/24')
+    net, _ = network_with_subnet(plugin, '10.73.0.0/24')
     plugin.schedule_network(ADMIN, net['id'])
+    fall_silent(plugin, 'first', 2 * CONF.agent_down_time - 1)
     assert plugin.remove_networks_from_down_agents(ADMIN) == []
     fall_silent(plugin, 'first', 2 * CONF.agent_down_time + 1)
     report(plugin, 'second')
@@ -127,7 +106,7 @@ def test_failover_moves_a_dead_agents_network_to_a_live_one(
 
 def test_an_agent_may_change_only_its_own_dhcp_port(plugin: Plugin) -> None:
     report(plugin, 'first')
-    net, subnet = network(plugin, '10.74.0.0/24')
+    net, subnet = network_with_subnet(plugin, '10.74.0.0/24')
     created = recorded(plugin, 'port', 'create')
     updated = recorded(plugin, 'port', 'update')
     body = {'network_id': net['id'], 'project_id': 'p',
@@ -158,7 +137,7 @@ def test_an_agent_may_change_only_its_own_dhcp_port(plugin: Plugin) -> None:
 def test_releasing_the_dhcp_port_deletes_it_and_says_so(
         plugin: Plugin) -> None:
     report(plugin, 'first')
-    net, subnet = network(plugin, '10.75.0.0/24')
+    net, subnet = network_with_subnet(plugin, '10.75.0.0/24')
     device_id = dhcp_device_id('first', net['id'])
     port = plugin.create_dhcp_port(ADMIN, 'first', {
         'network_id': net['id'], 'device_id': device_id,

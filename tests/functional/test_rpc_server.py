@@ -6,65 +6,28 @@ agent uses.  The plugin runs on a real SQLite file.
 """
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 
-import oslo_messaging
 import pytest
 
-from kaon import conf
 from kaon.conf import CONF
 from kaon.context import Context
-from kaon.db import migrate
-from kaon.db.engine import Database
-from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
 from kaon.rpc import common
 from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
 from kaon.rpc.service import ServerRpc
+from tests.support.plugin import (
+    Recorder,
+    fall_silent,
+    network_with_subnet,
+    new_port,
+    sqlite_plugin,
+)
 
 ADMIN = Context.admin()
-CASTS = ('network_create_end', 'network_update_end', 'network_delete_end',
-         'subnet_create_end', 'subnet_update_end', 'subnet_delete_end',
-         'port_create_end', 'port_update_end', 'port_delete_end',
-         'agent_updated')
-
-
-class Recorder:
-    """Records every cast it receives, as (method, payload)."""
-    target = oslo_messaging.Target(version='1.0')
-
-    def __init__(self) -> None:
-        self.casts: list[tuple[str, dict]] = []
-        self.arrived = threading.Condition()
-        for method in CASTS:
-            setattr(self, method, self._recorder(method))
-
-    def _recorder(self, method):
-        def record(context, payload):
-            with self.arrived:
-                self.casts.append((method, payload))
-                self.arrived.notify_all()
-        return record
-
-    def wait_for(self, method, timeout=5.0):
-        with self.arrived:
-            ok = self.arrived.wait_for(
-                lambda: any(m == method for m, _ in self.casts), timeout)
-        assert ok, f'no {method} cast; got {[m for m, _ in self.casts]}'
-        return [p for m, p in self.casts if m == method]
-
-    def methods(self):
-        return [m for m, _ in self.casts]
-
-
 @pytest.fixture
 def stack(tmp_path):
-    conf.load()
-    db = Database(f'sqlite:///{tmp_path}/kaon.sqlite')
-    migrate.upgrade(db.engine)
-    plugin = Plugin(db)
+    plugin = sqlite_plugin(tmp_path)
     rpc = ServerRpc(plugin).start()
     host = f'kt-{uuid.uuid4().hex[:8]}'
     recorder = Recorder()
@@ -77,24 +40,7 @@ def stack(tmp_path):
     consumer.stop()
     consumer.wait()
     rpc.stop()
-    db.dispose()
-    CONF.clear_override('agent_down_time')
-
-
-def network_with_subnet(plugin, cidr='10.61.0.0/24'):
-    net = plugin.create('network', ADMIN, [{'name': 'n', 'project_id': 'p',
-                                            'admin_state_up': True,
-                                            'mtu': 1500}])[0]
-    subnet = plugin.create('subnet', ADMIN, [{
-        'network_id': net['id'], 'project_id': 'p', 'ip_version': 4,
-        'cidr': cidr, 'enable_dhcp': True}])[0]
-    return net, subnet
-
-
-def new_port(plugin, net, **extra):
-    body = {'network_id': net['id'], 'project_id': 'p', 'device_owner': '',
-            'device_id': 'vm', **extra}
-    return plugin.create('port', ADMIN, [body])[0]
+    plugin.db.dispose()
 
 
 def test_report_state_says_new_alive_then_revived(stack):
@@ -102,8 +48,7 @@ def test_report_state_says_new_alive_then_revived(stack):
     reports = PluginReportStateAPI()
     assert reports.report_state(state) == 'new'
     assert reports.report_state(dict(state, start_flag=False)) == 'alive'
-    CONF.set_override('agent_down_time', 1)
-    time.sleep(2.1)
+    fall_silent(plugin, host, CONF.agent_down_time + 1)
     assert reports.report_state(state) == 'revived'
     agents = plugin.list('agent', ADMIN, ListQuery(filters={'host': [host]}))
     assert agents[0]['alive'] and agents[0]['agent_type'] == 'DHCP agent'
@@ -203,8 +148,7 @@ def test_a_second_dhcp_port_create_for_one_device_gets_the_first(stack):
 def test_a_dead_agent_gets_no_networks_and_a_down_agent_no_casts(stack):
     plugin, rpc, recorder, host, state = stack
     PluginReportStateAPI().report_state(state)
-    CONF.set_override('agent_down_time', 1)
-    time.sleep(2.1)
+    fall_silent(plugin, host, CONF.agent_down_time + 1)
     net, _ = network_with_subnet(plugin, '10.64.0.0/24')
     rpc.notifier.wait_idle()
     assert recorder.casts == []

@@ -2,7 +2,7 @@
 started it, and failover that casts through it.
 
 Over the real kaon:// transport, with a real consumer on the agent's topic
-(test_rpc_server's Recorder) and a real plugin on a SQLite file.
+(tests.support.plugin's Recorder) and a real plugin on a SQLite file.
 """
 from __future__ import annotations
 
@@ -12,19 +12,17 @@ from typing import Any, Iterator
 
 import pytest
 
-from kaon import conf
 from kaon.conf import CONF
 from kaon.context import Context
-from kaon.db import migrate
-from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
 from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.rpc.service import ServerRpc
-from tests.functional.test_rpc_server import (
+from tests.support.plugin import (
     Recorder,
     network_with_subnet,
     new_port,
+    sqlite_plugin,
 )
 
 ADMIN = Context.admin()
@@ -42,17 +40,14 @@ def agent_state(host: str) -> dict[str, Any]:
 def shared(tmp_path: Any) -> Iterator[Shared]:
     """One plugin for the API and the RPC service: a server process in
     which both run (threaded, embedded), with the notifier passed in."""
-    conf.load()
+    plugin = sqlite_plugin(tmp_path)
     CONF.set_override('agent_down_time', 2)
-    db = Database(f'sqlite:///{tmp_path}/kaon.sqlite')
-    migrate.upgrade(db.engine)
-    plugin = Plugin(db)
     notifier = DhcpAgentNotifier(plugin).start()
     rpc = ServerRpc(plugin, notifier).start()
     yield plugin, notifier
     rpc.stop()
     notifier.stop()
-    db.dispose()
+    plugin.db.dispose()
     CONF.clear_override('agent_down_time')
 
 
