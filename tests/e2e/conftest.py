@@ -25,6 +25,7 @@ from kaon.agent.linux import device_manager as dm, ip_lib, process
 from kaon.agent.linux.dnsmasq import Dnsmasq
 from kaon.agent.linux.dnsmasq_backend import DnsmasqBackend
 from tests.support.dhcp_rpc import Cloud, InProcessDhcpRpc
+from tests.support.rabbitmq import RabbitMQ
 from tests.support.vm import Vm, Vms
 
 NS_PREFIX = 'kt-qdhcp-'
@@ -212,3 +213,10 @@ def agent() -> Iterator[Agent]:
     state = tempfile.mkdtemp(prefix=f'{STATE_PREFIX}{RUN}-')
     with agent_under(state, state) as env:
         yield env
+
+
+@pytest.fixture(scope='module')
+def rabbit() -> Iterator[RabbitMQ]:
+    """A private RabbitMQ node for the module's tests."""
+    with RabbitMQ() as node:
+        yield node

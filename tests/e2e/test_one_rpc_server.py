@@ -24,7 +24,7 @@ import psutil
 import pytest
 import requests
 
-from tests.e2e.test_dhcp_split import Split, port_ip
+from tests.e2e.split import Split, port_ip
 from tests.support.agent import Agents, wait_for
 from tests.support.api import Api
 from tests.support.rabbitmq import RabbitMQ
@@ -34,12 +34,6 @@ pytestmark = pytest.mark.slow
 
 TOPICS = ('q-plugin', 'q-reports-plugin')
 WORKERS = 2
-
-
-@pytest.fixture(scope='module')
-def rabbit() -> Iterator[RabbitMQ]:
-    with RabbitMQ() as node:
-        yield node
 
 
 @pytest.fixture

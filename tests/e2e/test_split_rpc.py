@@ -39,12 +39,6 @@ RECONNECT_TIMEOUT = 30      # heartbeats again after a broker restart
 # -- fixtures ------------------------------------------------------------
 
 @pytest.fixture(scope='module')
-def rabbit() -> Iterator[RabbitMQ]:
-    with RabbitMQ() as node:
-        yield node
-
-
-@pytest.fixture(scope='module')
 def server(rabbit: RabbitMQ) -> Iterator[KaonServer]:
     srv = KaonServer(options={'transport_url': rabbit.url,
                               'agent_down_time': AGENT_DOWN_TIME,

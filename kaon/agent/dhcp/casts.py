@@ -33,36 +33,38 @@ class DhcpCasts:
         self.agent.submit(network_id, DEFAULT_PRIORITY if priority is None
                           else priority, job)
 
+    def _on_network(self, network_id: str, priority: int | None,
+                    action: Callable[[str], None]) -> None:
+        """Queue `action(network_id)`: what every network and subnet cast
+        comes down to."""
+        self._queue(network_id, priority, lambda: action(network_id))
+
     def network_create_end(self, context: Any, payload: NetworkEvent) -> None:
-        net_id = payload['network']['id']
-        self._queue(net_id, payload.get('priority'),
-                    lambda: self.agent.enable_network(net_id))
+        self._on_network(payload['network']['id'], payload.get('priority'),
+                         self.agent.enable_network)
 
     def network_update_end(self, context: Any, payload: NetworkEvent) -> None:
-        net_id = payload['network']['id']
-        job = (lambda: self.agent.enable_network(net_id)) \
-            if payload['network']['admin_state_up'] else \
-            (lambda: self.agent.disable_network(net_id))
-        self._queue(net_id, payload.get('priority'), job)
+        network = payload['network']
+        self._on_network(network['id'], payload.get('priority'),
+                         self.agent.enable_network
+                         if network['admin_state_up']
+                         else self.agent.disable_network)
 
     def network_delete_end(self, context: Any,
                            payload: NetworkDeleteEvent) -> None:
-        net_id = payload['network_id']
-        self._queue(net_id, payload.get('priority'),
-                    lambda: self.agent.disable_network(net_id))
+        self._on_network(payload['network_id'], payload.get('priority'),
+                         self.agent.disable_network)
 
     def subnet_create_end(self, context: Any, payload: SubnetEvent) -> None:
-        net_id = payload['subnet']['network_id']
-        self._queue(net_id, payload.get('priority'),
-                    lambda: self.agent.refresh_network(net_id))
+        self._on_network(payload['subnet']['network_id'],
+                         payload.get('priority'), self.agent.refresh_network)
 
     subnet_update_end = subnet_create_end
 
     def subnet_delete_end(self, context: Any,
                           payload: SubnetDeleteEvent) -> None:
-        net_id = payload['network_id']
-        self._queue(net_id, payload.get('priority'),
-                    lambda: self.agent.refresh_network(net_id))
+        self._on_network(payload['network_id'], payload.get('priority'),
+                         self.agent.refresh_network)
 
     def port_create_end(self, context: Any, payload: PortEvent) -> None:
         port = payload['port']
