@@ -249,6 +249,60 @@ class AgentState(TypedDict):
     start_flag: NotRequired[bool]
 
 
+class SecurityGroupRule(TypedDict, total=False):
+    """One rule as the server hands it to a firewall: Neutron's
+    security_group_info_for_devices leaves out every key whose value is
+    None (no protocol = any, no port range = all ports, no remote = any
+    address)."""
+    direction: Required[str]            # 'ingress' | 'egress' (VM's view)
+    ethertype: Required[str]            # 'IPv4' | 'IPv6'
+    protocol: str                       # a name or number, as stored
+    port_range_min: int
+    port_range_max: int
+    remote_ip_prefix: str
+    remote_group_id: str
+    remote_address_group_id: str
+
+
+class SecurityGroupMembers(TypedDict, total=False):
+    """A remote group's addresses per ethertype, each as [ip, mac]
+    (Neutron sends (ip, mac) pairs since the OVS firewall needed the MAC;
+    JSON makes the tuples lists)."""
+    IPv4: list[list[str]]
+    IPv6: list[list[str]]
+
+
+class SecurityGroupInfo(TypedDict):
+    """The answer to security_group_info_for_devices(devices) (topic
+    q-plugin, SecurityGroupServerRpcApi 1.2): the ports asked for, with
+    `security_groups`, `fixed_ips`, `mac_address`, `allowed_address_pairs`
+    and `port_security_enabled`; every rule of their groups (a group with
+    none maps to []); the members of every group a rule names as remote.
+    """
+    devices: dict[str, Port]
+    security_groups: dict[str, list[SecurityGroupRule]]
+    sg_member_ips: dict[str, SecurityGroupMembers]
+
+
+class SecurityGroupServerApi(Protocol):
+    """What a firewall asks the server (topic q-plugin)."""
+
+    def security_group_info_for_devices(
+            self, devices: list[str]) -> SecurityGroupInfo: ...
+
+
+class SecurityGroupUpdates(Protocol):
+    """The casts a firewall agent answers (fanout topic
+    q-agent-notifier-security_group-update, SecurityGroupAgentRpc 1.1;
+    shared/rpc-examples: each carries a list of group ids)."""
+
+    def security_groups_rule_updated(self, security_groups: list[str]
+                                     ) -> None: ...
+
+    def security_groups_member_updated(self, security_groups: list[str]
+                                       ) -> None: ...
+
+
 class DhcpServerApi(Protocol):
     """What the agent, its device manager and its drivers ask the server
     (topic q-plugin; kaon.rpc.agent_api.DhcpPluginApi)."""
