@@ -90,25 +90,32 @@ def parse(resource: Resource, hidden: frozenset[str],
 def links(url: str, params: dict[str, list[str]], query: ListQuery,
           items: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Neutron's pagination links (api_common.get_pagination_links): a short
-    page ends the walk in the direction it was read, nothing else does."""
-    if not query.limit or not items:
+    page ends the walk in the direction it was read, nothing else does.
+    An empty page past the end still links back: its `previous` link has
+    no marker and page_reverse=True, which reads the last page (tempest's
+    walk forward then back through the href links relies on it)."""
+    if not query.limit:
         return []
     short = len(items) < query.limit
     result = []
     if not (short and not query.page_reverse):
         result.append({'rel': 'next', 'href': _href(
-            url, params, query.limit, items[-1]['id'], False)})
+            url, params, query.limit, items[-1]['id'] if items else None,
+            False)})
     if not (short and query.page_reverse):
         result.append({'rel': 'previous', 'href': _href(
-            url, params, query.limit, items[0]['id'], True)})
+            url, params, query.limit, items[0]['id'] if items else None,
+            True)})
     return result
 
 
-def _href(url: str, params: dict[str, list[str]], limit: int, marker: str,
-          reverse: bool) -> str:
+def _href(url: str, params: dict[str, list[str]], limit: int,
+          marker: str | None, reverse: bool) -> str:
     kept = [(k, v) for k, vs in params.items() for v in vs
             if k not in ('limit', 'marker', 'page_reverse')]
-    kept += [('limit', str(limit)), ('marker', marker)]
+    kept.append(('limit', str(limit)))
+    if marker is not None:
+        kept.append(('marker', marker))
     if reverse:
         kept.append(('page_reverse', 'True'))
     return f'{url}?{urllib.parse.urlencode(kept)}'
