@@ -13,6 +13,10 @@ from kaon.db.models import ip_allocations, networks, ports, subnets
 from kaon.plugin import common, quotas
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
+# RFC 791: every IPv4 module must take a 68-octet datagram unfragmented
+# (neutron_lib.constants.IPV4_MIN_MTU).
+IPV4_MIN_MTU = 68
+
 
 def visible(ctx: Context) -> list[Any]:
     """Non-admins see their own networks and shared or external ones."""
@@ -88,9 +92,15 @@ def create_networks(conn: Connection, ctx: Context,
 
 
 def check_mtu(net_id: str, mtu: int, ip_versions: Iterable[int]) -> None:
-    """409 when a network would carry IPv6 below IPv6's minimum MTU (the
-    kernel drops IPv6 from such a link, and dnsmasq with it)."""
-    if mtu < IPV6_MIN_MTU and 6 in ip_versions:
+    """409 when a network would carry a subnet below its IP version's
+    minimum MTU (RFC 791: 68, RFC 8200: 1280; the kernel drops IPv6 from
+    such a link, and dnsmasq with it).  Neutron's _validate_change_network_
+    mtu and _validate_subnet_network_mtu: the IPv4 minimum is named first,
+    whatever the subnets' versions."""
+    versions = set(ip_versions)
+    if mtu < IPV4_MIN_MTU and versions:
+        raise exc.NetworkMTUSubnetConflict(net_id=net_id, mtu=IPV4_MIN_MTU)
+    if mtu < IPV6_MIN_MTU and 6 in versions:
         raise exc.NetworkMTUSubnetConflict(net_id=net_id, mtu=IPV6_MIN_MTU)
 
 

@@ -9,6 +9,18 @@ def _max_mtu() -> int:
     return int(CONF.global_physnet_mtu)   # an IntOpt; oslo is untyped
 
 
+_MTU_RANGE = v.integer(0, _max_mtu)
+
+
+def _mtu(value: object) -> int:
+    """neutron-lib's net-mtu-writable: any non-negative MTU up to the
+    physical network's, 0 meaning that maximum (ML2's _get_network_mtu:
+    `net_mtu or max_mtu`).  Whether the network can carry its subnets is
+    the plugin's check (NetworkMTUSubnetConflict), not the validator's:
+    mtu=67 is a valid network until an IPv4 subnet needs 68."""
+    return _MTU_RANGE(value) or _max_mtu()
+
+
 RESOURCE = Resource('network', 'networks', {
     **standard(),
     'admin_state_up': Attribute(allow_post=True, allow_put=True,
@@ -20,7 +32,7 @@ RESOURCE = Resource('network', 'networks', {
     'router:external': Attribute(allow_post=True, allow_put=True,
                                  validate=v.boolean, default=False),
     'mtu': Attribute(allow_post=True, allow_put=True,
-                     validate=v.integer(68, _max_mtu), default=_max_mtu,
+                     validate=_mtu, default=_max_mtu,
                      is_sort_key=True),
     'subnets': Attribute(),
 })
