@@ -113,11 +113,23 @@ def prepare_body(resource: Resource, ctx: Context, body: Any,
         if not isinstance(items, list) or not items:
             raise _bad(f"Resources required: '{resource.collection}' must "
                        'be a non-empty list')
+        items = [_unwrapped(resource, item) for item in items]
     elif resource.name in body:
         items = [body[resource.name]]
     else:
         raise _bad(f"Unable to find '{resource.name}' in request body")
     return [prepare_item(resource, ctx, item, creating) for item in items]
+
+
+def _unwrapped(resource: Resource, item: Any) -> Any:
+    """A bulk item may come wrapped as a single body is (`{"ports":
+    [{"port": {...}}]}`): Neutron's prepare_request_body takes `item if
+    resource in item else {resource: item}`.  Only an item holding the
+    resource key alone is unwrapped; beside other keys it stays an
+    unrecognized attribute (Neutron would drop those keys unread)."""
+    if isinstance(item, dict) and set(item) == {resource.name}:
+        return item[resource.name]
+    return item
 
 
 def render(resource: Resource, item: dict[str, Any],
