@@ -194,3 +194,14 @@ class OverQuota(Conflict):
 
 class RetryRequest(Exception):
     """Raised inside a transaction to have the whole transaction retried."""
+
+
+class PreconditionFailed(NeutronException):
+    """HTTP 412: a condition the request set (If-Match) does not hold."""
+
+
+class RevisionNumberConstraintFailed(PreconditionFailed):
+    """Neutron's (revision_plugin): If-Match: revision_number=N named
+    another revision than the resource has."""
+    message = 'Constrained to %(expected)s, but current revision is ' \
+        '%(current)s'

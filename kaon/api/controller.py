@@ -8,7 +8,7 @@ import falcon
 import orjson
 
 from kaon import exceptions as exc
-from kaon.api import attributes, authz, query
+from kaon.api import attributes, authz, if_match, query
 from kaon.api.attributes import Resource
 from kaon.api.body import parse_json
 from kaon.api.context import from_request
@@ -38,6 +38,10 @@ def query_params(req: falcon.Request) -> dict[str, list[str]]:
     except UnicodeDecodeError:
         raise exc.HTTPBadRequest(msg='The query string is not valid UTF-8') \
             from None
+
+
+def _if_revision(req: falcon.Request) -> int | None:
+    return if_match.revision_constraint(req.get_header('If-Match'))
 
 
 class Listing:
@@ -107,7 +111,8 @@ class Item:
         body = attributes.prepare_body(self.resource, ctx, read_json(req),
                                        creating=False)[0]
         authz.check_update(self.plugin, ctx, self.resource, item_id, body)
-        item = self.plugin.update(self.resource.name, ctx, item_id, body)
+        item = self.plugin.update(self.resource.name, ctx, item_id, body,
+                                  if_revision=_if_revision(req))
         write_json(resp, {self.resource.name: attributes.render(
             self.resource, item,
             hidden=authz.hidden_attributes(ctx, self.resource))})
@@ -116,5 +121,6 @@ class Item:
                   item_id: str) -> None:
         ctx = from_request(req)
         authz.check_delete(self.plugin, ctx, self.resource, item_id)
-        self.plugin.delete(self.resource.name, ctx, item_id)
+        self.plugin.delete(self.resource.name, ctx, item_id,
+                           if_revision=_if_revision(req))
         resp.status = falcon.HTTP_204

@@ -16,6 +16,7 @@ _STATUS = [
     (exc.Conflict, falcon.HTTP_409),
     (exc.NotAuthorized, falcon.HTTP_403),
     (exc.BadRequest, falcon.HTTP_400),
+    (exc.PreconditionFailed, falcon.HTTP_412),
 ]
 
 

@@ -48,6 +48,9 @@ EXTENSIONS = [
     ('standard-attr-timestamp', 'Resource timestamps',
      'Adds created_at and updated_at fields to all Neutron resources '
      'that have Neutron standard attributes.'),
+    ('revision-if-match', 'If-Match constraints based on revision_number',
+     "Extension indicating that If-Match based on revision_number is "
+     'supported.'),
 ]
 
 

@@ -24,6 +24,7 @@ from kaon.plugin import (
     networks,
     ports,
     quotas,
+    revisions,
     subnets,
 )
 from kaon.plugin.events import Events
@@ -91,10 +92,15 @@ class Plugin:
         return created
 
     def update(self, resource: str, ctx: Context, item_id: str,
-               body: Item) -> Item:
+               body: Item, if_revision: int | None = None) -> Item:
+        """`if_revision`: the revision the item must be at (If-Match),
+        checked in the transaction that changes it."""
         ops = _OPS[resource]
-        return self._update(resource, ctx, item_id, lambda conn: ops.update(
-            conn, ctx, item_id, body))
+
+        def change(conn: Connection) -> Item | None:
+            revisions.check(conn, resource, item_id, if_revision)
+            return ops.update(conn, ctx, item_id, body)
+        return self._update(resource, ctx, item_id, change)
 
     def _update(self, resource: str, ctx: Context, item_id: str,
                 change: Callable[[Connection], Item | None]) -> Item:
@@ -112,10 +118,14 @@ class Plugin:
         self.events.publish(resource, 'update', ctx, payload)
         return updated
 
-    def delete(self, resource: str, ctx: Context, item_id: str) -> None:
+    def delete(self, resource: str, ctx: Context, item_id: str,
+               if_revision: int | None = None) -> None:
         ops = _OPS[resource]
-        removed = self.db.write(lambda conn: ops.delete(conn, ctx, item_id))
-        self._deleted(resource, ctx, item_id, removed)
+
+        def work(conn: Connection) -> Item | Ids:
+            revisions.check(conn, resource, item_id, if_revision)
+            return ops.delete(conn, ctx, item_id)
+        self._deleted(resource, ctx, item_id, self.db.write(work))
 
     def _deleted(self, resource: str, ctx: Context, item_id: str,
                  removed: Item | Ids) -> None:
