@@ -5,7 +5,16 @@ import datetime
 import uuid
 from typing import Any, Iterable, Iterator, Mapping
 
-from sqlalchemy import String, Table, any_, bindparam, delete, insert, select
+from sqlalchemy import (
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.schema import ColumnDefault
@@ -44,6 +53,20 @@ def bumped(row: Any) -> dict[str, Any]:
     """Values marking a row changed: new updated_at, next revision."""
     return {'updated_at': utcnow(),
             'revision_number': row.revision_number + 1}
+
+
+def bump(conn: Connection, table: Table, ids: Iterable[str]) -> None:
+    """Mark rows changed by a change to something they show (Neutron's
+    revises_on_change: a subnet revises its network, an address its
+    port): next revision, new updated_at, counted in SQL so that two
+    transactions bumping one row both count."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return
+    for clause in _parents_in(conn, table.c.id, wanted):
+        conn.execute(update(table).where(clause).values(
+            revision_number=table.c.revision_number + 1,
+            updated_at=utcnow()))
 
 
 def row_to_dict(row: Any) -> dict[str, Any]:

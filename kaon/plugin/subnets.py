@@ -209,6 +209,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     common.set_tags(conn, subnet_id, body.get('tags', ()), new=True)
     if body.get('ipv6_address_mode') in AUTO_ADDRESS_MODES:
         _address_existing_ports(conn, net_row.id, subnet_id, str(net))
+    common.bump(conn, networks, [net_row.id])
     return subnet_id
 
 
@@ -223,6 +224,7 @@ def _address_existing_ports(conn: Connection, network_id: str,
                                   .where(ports.c.network_id == network_id))]
     if rows:
         conn.execute(insert(ip_allocations), rows)
+        common.bump(conn, ports, [r['port_id'] for r in rows])
 
 
 def _store_pools(conn: Connection, subnet_id: str,
@@ -287,6 +289,7 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
     values.update(common.bumped(row))
     conn.execute(update(subnets).where(subnets.c.id == subnet_id)
                  .values(**values))
+    common.bump(conn, networks, [row.network_id])
 
 
 def _check_dhcp_update(row: Any, body: dict[str, Any],
@@ -322,11 +325,11 @@ def delete_subnet(conn: Connection, ctx: Context,
     columns (as attributes; no pools, routes or servers).
     """
     row = get_row(conn, ctx, subnet_id)
-    owners = conn.execute(
-        select(ports.c.device_owner).join(
+    holders = conn.execute(
+        select(ports.c.id, ports.c.device_owner).join(
             ip_allocations, ip_allocations.c.port_id == ports.c.id)
-        .where(ip_allocations.c.subnet_id == subnet_id)).scalars().all()
-    if any(owner != DEVICE_OWNER_DHCP for owner in owners):
+        .where(ip_allocations.c.subnet_id == subnet_id)).all()
+    if any(p.device_owner != DEVICE_OWNER_DHCP for p in holders):
         raise exc.SubnetInUse(
             subnet_id=subnet_id,
             reason='One or more ports have an IP allocation from this subnet')
@@ -334,4 +337,13 @@ def delete_subnet(conn: Connection, ctx: Context,
         ip_allocations.c.subnet_id == subnet_id))
     common.drop_tags(conn, [subnet_id])
     conn.execute(delete(subnets).where(subnets.c.id == subnet_id))
+    _revise_holders(conn, row.network_id, [p.id for p in holders])
     return common.row_to_dict(row)
+
+
+def _revise_holders(conn: Connection, network_id: str,
+                    port_ids: list[str]) -> None:
+    """A subnet gone revises its network, and the ports that lost an
+    address on it (Neutron: Subnet and IPAllocation revise on change)."""
+    common.bump(conn, ports, port_ids)
+    common.bump(conn, networks, [network_id])
