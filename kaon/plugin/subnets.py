@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -321,24 +321,33 @@ def delete_subnet(conn: Connection, ctx: Context,
                   subnet_id: str) -> dict[str, Any]:
     """Delete a subnet unless a non-DHCP port holds an address on it.
 
-    The DHCP ports' addresses on it go with it.  Returns the subnet's own
-    columns (as attributes; no pools, routes or servers).
+    The DHCP ports' addresses on it go with it, and on a SLAAC or
+    DHCPv6-stateless subnet every port's: those addresses were derived,
+    never asked for (Neutron's _remove_subnet_ip_allocations_from_ports).
+    Returns the subnet's own columns (as attributes; no pools, routes or
+    servers).
     """
     row = get_row(conn, ctx, subnet_id)
     holders = conn.execute(
         select(ports.c.id, ports.c.device_owner).join(
             ip_allocations, ip_allocations.c.port_id == ports.c.id)
         .where(ip_allocations.c.subnet_id == subnet_id)).all()
-    if any(p.device_owner != DEVICE_OWNER_DHCP for p in holders):
-        raise exc.SubnetInUse(
-            subnet_id=subnet_id,
-            reason='One or more ports have an IP allocation from this subnet')
+    _check_unused(row, holders)
     conn.execute(delete(ip_allocations).where(
         ip_allocations.c.subnet_id == subnet_id))
     common.drop_tags(conn, [subnet_id])
     conn.execute(delete(subnets).where(subnets.c.id == subnet_id))
     _revise_holders(conn, row.network_id, [p.id for p in holders])
     return common.row_to_dict(row)
+
+
+def _check_unused(row: Any, holders: Sequence[Any]) -> None:
+    if is_auto_address(row):
+        return
+    if any(p.device_owner != DEVICE_OWNER_DHCP for p in holders):
+        raise exc.SubnetInUse(
+            subnet_id=row.id,
+            reason='One or more ports have an IP allocation from this subnet')
 
 
 def _revise_holders(conn: Connection, network_id: str,
