@@ -6,7 +6,7 @@ import datetime
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection, Row
 
 from kaon.conf import CONF
@@ -60,9 +60,22 @@ def report_state(conn: Connection, state: dict[str, Any]) -> str:
     return 'alive' if is_alive(row.heartbeat_timestamp, now) else 'revived'
 
 
+def _by_agent_type(table: Any, values: list[Any]) -> Any:
+    """`agent_type` matches case-insensitively: Neutron's reference runs
+    on MySQL, whose default collation ignores case, and clients count on
+    it (neutron-tempest-plugin lists agent_type=DHCP Agent to find
+    'DHCP agent's).  Folded by the database on both sides, so SQLite and
+    PostgreSQL agree on every value they fold alike (ASCII: agent types)."""
+    return func.lower(table.c.agent_type).in_(
+        [func.lower(literal(str(v))) for v in values])
+
+
+SPECIAL_FILTERS = {'agent_type': _by_agent_type}
+
+
 def list_agents(conn: Connection, ctx: Context,
                 query: ListQuery) -> list[dict[str, Any]]:
-    clauses = where_clauses(agents, query.filters, {})
+    clauses = where_clauses(agents, query.filters, SPECIAL_FILTERS)
     return [to_dict(r) for r in select_page(conn, agents, query, clauses)]
 
 
