@@ -21,6 +21,7 @@ from sqlalchemy.sql.schema import ColumnDefault
 
 from kaon import exceptions as exc
 from kaon.db.models import tags as tags_table
+from kaon.plugin import bindings
 from kaon.plugin.query import COLUMN_TO_ATTR, RENAMED
 
 # SQLite's limit on bound parameters is 999 on old builds; stay under it.
@@ -75,12 +76,16 @@ def row_to_dict(row: Any) -> dict[str, Any]:
 
 
 def to_api(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as attributes, with those derived from them (a
+    port's binding from its host)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
         if isinstance(value, datetime.datetime):
             value = timestamp(value)
         out[COLUMN_TO_ATTR.get(name, name)] = value
     out['tenant_id'] = out['project_id']
+    if 'binding:host_id' in out:
+        out.update(bindings.attributes(out['binding:host_id']))
     return out
 
 

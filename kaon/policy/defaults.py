@@ -125,6 +125,9 @@ PORTS = [
         'Show a port: its project and the owner of its network may.'),
     _rule('get_port:binding:host_id', either(ADMIN, SERVICE),
           "See a port's binding host."),
+    *[_rule(f'get_port:binding:{name}', either(ADMIN, SERVICE),
+            f"See a port's binding:{name}.")
+      for name in ('vif_type', 'vif_details', 'profile')],
     _rule('update_port', either(ADMIN_OR_MEMBER, SERVICE,
                                 'rule:context_is_advsvc'), 'Update a port.'),
     _rule('update_port:mac_address', either(ADMIN, SERVICE,

@@ -54,4 +54,11 @@ RESOURCE = Resource('port', 'ports', {
     'binding:vnic_type': Attribute(allow_post=True, allow_put=True,
                                    validate=v.enum(*VNIC_TYPES),
                                    default='normal'),
+    # Derived from binding:host_id (kaon.plugin.bindings); as in
+    # neutron-lib, shown but not filters.  binding:profile is read-only:
+    # kaon has nothing that reads one (Neutron lets only the service role
+    # write it).
+    'binding:vif_type': Attribute(is_filter=False),
+    'binding:vif_details': Attribute(is_filter=False),
+    'binding:profile': Attribute(is_filter=False),
 })
