@@ -205,3 +205,8 @@ class RevisionNumberConstraintFailed(PreconditionFailed):
     another revision than the resource has."""
     message = 'Constrained to %(expected)s, but current revision is ' \
         '%(current)s'
+
+
+class FlatNetworkInUse(InUse):
+    message = ('Unable to create the flat network. Physical network '
+               '%(physical_network)s is in use.')

@@ -51,6 +51,8 @@ EXTENSIONS = [
     ('revision-if-match', 'If-Match constraints based on revision_number',
      "Extension indicating that If-Match based on revision_number is "
      'supported.'),
+    ('provider', 'Provider Network', 'Expose mapping of virtual networks to '
+     'physical networks'),
 ]
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(naming_convention={
@@ -194,4 +195,24 @@ network_dhcp_agents = Table(
     Column('binding_index', Integer, nullable=False, default=1),
     UniqueConstraint('network_id', 'binding_index',
                      name='uq_networkdhcpagentbindings_network_id_index'),
+)
+
+# A network's segments (Neutron's networksegments): how it is carried.
+# kaon has one segment per network today: `local` (one host's bridges) or
+# `flat` (untagged on a physical network); segment_index orders the
+# segments of multi-segment networks, is_dynamic marks ones a driver made.
+# At most one flat segment per physical network (ML2's flat allocations).
+network_segments = Table(
+    'networksegments', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('network_id', UUID, ForeignKey('networks.id', ondelete='CASCADE'),
+           nullable=False, index=True),
+    Column('network_type', String(32), nullable=False),
+    Column('physical_network', String(64)),
+    Column('segmentation_id', Integer),
+    Column('is_dynamic', Boolean, nullable=False, default=False),
+    Column('segment_index', Integer, nullable=False, default=0),
+    Index('uq_networksegments_flat_physical_network', 'physical_network',
+          unique=True, sqlite_where=text("network_type = 'flat'"),
+          postgresql_where=text("network_type = 'flat'")),
 )

@@ -10,7 +10,7 @@ from kaon import exceptions as exc
 from kaon.constants import DEVICE_OWNER_DHCP, IPV6_MIN_MTU
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
-from kaon.plugin import common, quotas
+from kaon.plugin import common, quotas, segments
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 # RFC 791: every IPv4 module must take a 68-octet datagram unfragmented
@@ -31,7 +31,7 @@ def _by_subnet(table: Any, values: list[Any]) -> Any:
                           .where(subnets.c.id.in_(values)))
 
 
-SPECIAL_FILTERS = {'subnets': _by_subnet}
+SPECIAL_FILTERS = {'subnets': _by_subnet, **segments.FILTERS}
 
 
 def list_networks(conn: Connection, ctx: Context,
@@ -46,9 +46,11 @@ def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     subnet_rows = common.rows_by(conn, subnets, 'network_id', ids,
                                  subnets.c.created_at, subnets.c.id)
     tags = common.load_tags(conn, ids)
+    provider = segments.attributes(conn, ids)
     result = []
     for row in rows:
         net = common.row_to_dict(row)
+        net.update(provider[row.id])
         net['subnets'] = [s.id for s in subnet_rows[row.id]]
         net['tags'] = tags[row.id]
         result.append(net)
@@ -86,6 +88,7 @@ def create_networks(conn: Connection, ctx: Context,
         values.update(id=common.new_id(), status='ACTIVE',
                       **common.standard_attrs(body))
         conn.execute(insert(networks), values)
+        segments.create(conn, values['id'], body)
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]
@@ -112,6 +115,7 @@ def update_network(conn: Connection, ctx: Context, net_id: str,
         check_mtu(net_id, body['mtu'], conn.execute(
             select(subnets.c.ip_version).where(
                 subnets.c.network_id == net_id).distinct()).scalars())
+    segments.check_update(conn, net_id, body)
     values = common.column_values(networks, body)
     values.update(common.bumped(row))
     conn.execute(update(networks).where(networks.c.id == net_id)

@@ -80,6 +80,10 @@ NETWORKS = [
     _rule('update_network:router:external', ADMIN,
           'Make a network external or not.'),
     _rule('delete_network', ADMIN_OR_MEMBER, 'Delete a network.'),
+    *[_rule(f'{action}_network:provider:{name}', ADMIN,
+            f"{action.capitalize()} a network's provider:{name}.")
+      for action in ('create', 'update', 'get')
+      for name in ('network_type', 'physical_network', 'segmentation_id')],
 ]
 
 SUBNETS = [

@@ -35,4 +35,15 @@ RESOURCE = Resource('network', 'networks', {
                      validate=_mtu, default=_max_mtu,
                      is_sort_key=True),
     'subnets': Attribute(),
+    # The provider extension (neutron-lib's provider_net); what a network
+    # may carry is kaon.plugin.segments' check.
+    'provider:network_type': Attribute(
+        allow_post=True, allow_put=True, validate=v.nullable(v.string(32)),
+        omit_if_absent=True),
+    'provider:physical_network': Attribute(
+        allow_post=True, allow_put=True, validate=v.nullable(v.string(64)),
+        omit_if_absent=True),
+    'provider:segmentation_id': Attribute(
+        allow_post=True, allow_put=True, validate=v.nullable(v.integer()),
+        omit_if_absent=True),
 })
