@@ -29,6 +29,7 @@ import uuid
 from kaon import naming
 from kaon.agent.linux import ip_lib
 from tests.support.procs import end_process_group
+from tests.support.server import free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -116,4 +117,92 @@ def plug_dhcp_port(namespace: str, port: dict, bridge: str) -> str:
     ip_lib.plug_veth(namespace, naming.tap(port['id']), root_end, bridge,
                      port['mac_address'], 1500, [])
     return root_end
+
+
+
+class NeutronServer:
+    """neutron-server as Neutron 29 runs it: `neutron-rpc-server` (the
+    agents' RPC: q-plugin, q-reports-plugin) and the API application
+    (`neutron.wsgi.api`, which Neutron serves with uWSGI; here the
+    standard library's WSGI server runs it, uWSGI not being installed),
+    ML2 with `local` networks and no mechanism driver (no L2 agent), no
+    authentication, its schema made by `neutron-db-manage upgrade heads`
+    on a private MariaDB (tests/support/mariadb.py says why not
+    PostgreSQL).
+
+    With no mechanism driver ML2 grants no host access to a network, so
+    Neutron's scheduler never picks a DHCP agent by itself; the admin API
+    (`POST /v2.0/agents/<id>/dhcp-networks`) does, as an operator would.
+    Ports bound to a host end `binding_failed` and stay DOWN.
+    """
+
+    def __init__(self, transport_url: str, db_url: str) -> None:
+        self.venv = venv()
+        self.state = tempfile.mkdtemp(prefix='kt-neutron-server-')
+        self.port = free_port()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.procs: list[subprocess.Popen] = []
+        self.config = os.path.join(self.state, 'neutron.conf')
+        with open(self.config, 'w') as f:
+            f.write(f"""[DEFAULT]
+host = kt-neutron-server
+core_plugin = ml2
+service_plugins =
+auth_strategy = noauth
+transport_url = {transport_url}
+state_path = {self.state}
+rpc_workers = 1
+rpc_state_report_workers = 1
+api_paste_config = {self.venv}/etc/neutron/api-paste.ini
+[database]
+connection = {db_url}
+[ml2]
+type_drivers = local,flat
+tenant_network_types = local
+mechanism_drivers =
+extension_drivers = port_security
+[oslo_concurrency]
+lock_path = {self.state}/lock
+""")
+        self.env = dict(os.environ, OS_NEUTRON_CONFIG_DIR=self.state,
+                        OS_NEUTRON_CONFIG_FILES=self.config,
+                        PATH=f'{self.venv}/bin:' + os.environ['PATH'])
+
+    def _bin(self, name: str) -> str:
+        return os.path.join(self.venv, 'bin', name)
+
+    def start(self) -> 'NeutronServer':
+        subprocess.run([self._bin('neutron-db-manage'), '--config-file',
+                        self.config, 'upgrade', 'heads'], check=True,
+                       capture_output=True, env=self.env, timeout=600)
+        self._spawn('rpc', [self._bin('neutron-rpc-server'),
+                            '--config-file', self.config])
+        # neutron.wsgi.api parses sys.argv as its own command line.
+        self._spawn('api', [self._bin('python'), '-c', f"""
+import sys
+sys.argv = ['neutron-api']
+from wsgiref.simple_server import make_server
+from neutron.wsgi.api import application
+make_server('127.0.0.1', {self.port}, application).serve_forever()
+"""])
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        with open(os.path.join(self.state, f'{name}.log'), 'a') as log:
+            self.procs.append(subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                stdin=subprocess.DEVNULL, start_new_session=True))
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        try:
+            with open(os.path.join(self.state, f'{name}.log'),
+                      errors='replace') as f:
+                return f.read()[-tail:]
+        except OSError:
+            return ''
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            end_process_group(proc, timeout=10)
+        self.procs.clear()
 
