@@ -21,16 +21,9 @@ import requests
 
 from kaon import naming
 from kaon.constants import dhcp_device_id
-from tests.e2e.conftest import (
-    BRIDGE_PREFIX,
-    MADE,
-    RUN,
-    STATE_PREFIX,
-    _missing,
-    cleanup,
-    leftovers,
-)
+from tests.e2e.conftest import BRIDGE_PREFIX, RUN, STATE_PREFIX, _missing
 from tests.e2e.split import port_ip
+from tests.interop import common
 from tests.support.agent import AgentProcess, wait_for
 from tests.support.mariadb import MariaDB
 from tests.support.neutron import NeutronServer
@@ -79,6 +72,7 @@ class KaonAgentOnNeutron:
         self.networks: list[str] = []
 
     def wait(self, predicate: Callable[[], Any], what: str) -> Any:
+        """wait_for, failing with the processes' logs."""
         try:
             return wait_for(predicate, TIMEOUT, what, interval=0.2)
         except AssertionError as err:
@@ -92,24 +86,16 @@ class KaonAgentOnNeutron:
                         port['mac_address'])
 
     def lease(self, vm: Vm, check: Callable[[Lease], bool]) -> Lease:
-        def ok() -> Lease | None:
-            got = vm.dhcp(tries=2)
-            return got if got is not None and check(got) else None
-        return self.wait(ok, f'a lease for {vm.mac}')
+        return common.lease(vm, check, self.wait)
 
     def close(self) -> None:
         try:
             self.agent.kill()
-            self.vms.destroy_all()
             self.server.stop()
-            made = cleanup(
+            left = common.remove_made(
                 self.agent.state,
-                [self.agent.namespace(n) for n in self.networks]
-                + [vm.namespace for vm in self.vms.made],
-                [self.agent.bridge(n) for n in self.networks]
-                + [vm.veth for vm in self.vms.made])
-            MADE.update(made)
-            left = leftovers(made, self.agent.state)
+                [self.agent.namespace(n) for n in self.networks],
+                [self.agent.bridge(n) for n in self.networks], self.vms)
         finally:
             self.agent.close()
         assert not left, left

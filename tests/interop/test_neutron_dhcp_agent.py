@@ -23,15 +23,13 @@ import pytest
 from kaon import naming
 from tests.e2e.conftest import (
     BRIDGE_PREFIX,
-    MADE,
     RUN,
     STATE_PREFIX,
     _missing,
     _our_dnsmasqs,
-    cleanup,
-    leftovers,
 )
 from tests.e2e.split import port_ip
+from tests.interop import common
 from tests.support.agent import wait_for
 from tests.support.api import Api
 from tests.support.neutron import NeutronDhcpAgent, plug_dhcp_port
@@ -70,10 +68,10 @@ class NeutronAgentOnKaon:
         self.server.start()
         self.api = Api(self.server.url)
 
-    def wait(self, predicate: Callable[[], Any], timeout: float,
-             what: str) -> Any:
+    def wait(self, predicate: Callable[[], Any], what: str) -> Any:
+        """wait_for, failing with the processes' logs."""
         try:
-            return wait_for(predicate, timeout, what, interval=0.2)
+            return wait_for(predicate, SERVED_TIMEOUT, what, interval=0.2)
         except AssertionError as err:
             raise AssertionError(
                 f'{err}\n--- neutron-dhcp-agent\n{self.agent.log()}\n'
@@ -93,7 +91,7 @@ class NeutronAgentOnKaon:
         port = self.wait(lambda: next(iter(
             p for p in self.api.dhcp_ports(network_id)
             if p['binding:host_id'] == self.agent.host), None),
-            SERVED_TIMEOUT, f'the DHCP port of {self.agent.host}')
+            f'the DHCP port of {self.agent.host}')
         self.root_ends.append(plug_dhcp_port(
             self.agent.namespace(network_id), port, self.bridge(network_id)))
         return port
@@ -102,24 +100,17 @@ class NeutronAgentOnKaon:
         return self.vms(self.bridge(port['network_id']), port['mac_address'])
 
     def lease(self, vm: Vm, check: Callable[[Lease], bool]) -> Lease:
-        def ok() -> Lease | None:
-            got = vm.dhcp(tries=2)
-            return got if got is not None and check(got) else None
-        return self.wait(ok, SERVED_TIMEOUT, f'a lease for {vm.mac}')
+        return common.lease(vm, check, self.wait)
 
     def close(self) -> None:
         try:
             self.agent.stop()
-            self.vms.destroy_all()
             self.server.stop()
-            made = cleanup(
+            left = common.remove_made(
                 self.agent.state,
-                [self.agent.namespace(n) for n in self.networks]
-                + [vm.namespace for vm in self.vms.made],
-                [self.bridge(n) for n in self.networks] + self.root_ends
-                + [vm.veth for vm in self.vms.made])
-            MADE.update(made)
-            left = leftovers(made, self.agent.state)
+                [self.agent.namespace(n) for n in self.networks],
+                [self.bridge(n) for n in self.networks] + self.root_ends,
+                self.vms)
         finally:
             self.server.remove_state()
             shutil.rmtree(self.agent.state, ignore_errors=True)
@@ -139,7 +130,7 @@ def test_neutron_dhcp_agent_serves_a_kaon_network(
         deployment: NeutronAgentOnKaon) -> None:
     env, api = deployment, deployment.api
     env.agent.start()
-    agent = env.wait(lambda: api.alive(env.agent.host), SERVED_TIMEOUT,
+    agent = env.wait(lambda: api.alive(env.agent.host),
                      'neutron-dhcp-agent registered and alive in kaon')
     assert (agent['binary'], agent['agent_type']) == (
         'neutron-dhcp-agent', 'DHCP agent')
@@ -156,7 +147,7 @@ def test_neutron_dhcp_agent_serves_a_kaon_network(
     assert _our_dnsmasqs(env.agent.state)
     # dhcp_ready_on_ports from Neutron's agent made the port ACTIVE.
     env.wait(lambda: api.get('port', port['id'])['status'] == 'ACTIVE',
-             SERVED_TIMEOUT, 'the VM port ACTIVE')
+             'the VM port ACTIVE')
 
     # A subnet change reaches it by subnet_update_end and get_network_info.
     api.put('subnet', sub['id'], dns_nameservers=['10.94.0.53'])
