@@ -13,12 +13,12 @@ dhcp_device_id(host, network): an agent may change no other port.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from kaon import exceptions as exc
+from kaon import exceptions as exc, wire_shapes
 from kaon.constants import (
     DEVICE_ID_RESERVED_DHCP_PORT,
     DEVICE_OWNER_DHCP,
@@ -29,7 +29,7 @@ from kaon.db.models import ports as ports_table
 from kaon.plugin import common, networks, ports, subnets
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
-from kaon.wire import NetworkInfo, Port, Subnet
+from kaon.wire import NetworkInfo
 
 ADMIN = Context.admin()
 # What an agent may change on its own port.
@@ -45,26 +45,28 @@ def active_network_infos(conn: Connection, host: str,
 
 def network_infos(conn: Connection, network_ids: list[str],
                   dhcp_only: bool = True) -> list[NetworkInfo]:
-    """Exactly the keys of Neutron's answer (shared/rpc-examples).  The
-    subnets and ports are the API's dicts, which carry every key of the
-    wire's Subnet and Port."""
+    """Exactly the keys of Neutron's answer (shared/rpc-examples): the
+    API's subnets and ports with the keys Neutron adds (kaon.wire_shapes),
+    which Neutron's own DHCP agent reads."""
     if not network_ids:
         return []
     by_net = ListQuery(filters={'network_id': network_ids})
     subnet_filter = dict(by_net.filters)
     if dhcp_only:
         subnet_filter['enable_dhcp'] = [True]
+    nets = {n['id']: n for n in networks.list_networks(
+        conn, ADMIN, ListQuery(filters={'id': network_ids}))}
     infos = {n['id']: NetworkInfo(
                  id=n['id'], project_id=n['project_id'],
                  admin_state_up=n['admin_state_up'], mtu=n['mtu'],
                  subnets=[], non_local_subnets=[], ports=[])
-             for n in networks.list_networks(conn, ADMIN, ListQuery(
-                 filters={'id': network_ids}))}
+             for n in nets.values()}
     for subnet in subnets.list_subnets(conn, ADMIN,
                                        ListQuery(filters=subnet_filter)):
-        infos[subnet['network_id']]['subnets'].append(cast(Subnet, subnet))
+        infos[subnet['network_id']]['subnets'].append(
+            wire_shapes.subnet(subnet, nets[subnet['network_id']]))
     for port in ports.list_ports(conn, ADMIN, by_net):
-        infos[port['network_id']]['ports'].append(cast(Port, port))
+        infos[port['network_id']]['ports'].append(wire_shapes.port(port))
     for info in infos.values():
         info['subnets'].sort(key=lambda s: s['id'])
     return [infos[i] for i in network_ids if i in infos]

@@ -3,7 +3,8 @@
 DhcpRpcCallback serves `q-plugin` (target 1.10), AgentExtRpcCallback serves
 `q-reports-plugin` (target 1.4).  Arguments arrive as keyword arguments with
 Neutron's names; results are the API's dicts.  Every answer is the
-plugin's: an endpoint only unpacks the call and picks the plugin method.
+plugin's: an endpoint only unpacks the call and picks the plugin method
+(and gives ports and networks the keys Neutron's carry, kaon.wire_shapes).
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any, Callable, TypeVar, cast
 
 import oslo_messaging
 
-from kaon import exceptions as exc
+from kaon import exceptions as exc, wire_shapes
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
-from kaon.wire import DhcpPortRequest, NetworkInfo, Port
+from kaon.wire import DhcpPortRequest, NetworkInfo, NetworkRef, Port
 
 LOG = logging.getLogger(__name__)
 ADMIN = Context.admin()
@@ -53,24 +54,23 @@ class DhcpRpcCallback:
     def create_dhcp_port(self, context: WireContext,
                          **kwargs: Any) -> Port:
         request: DhcpPortRequest = kwargs['port']
-        return self.plugin.create_dhcp_port(ADMIN, kwargs['host'],
-                                            request['port'])
+        return wire_shapes.port(self.plugin.create_dhcp_port(
+            ADMIN, kwargs['host'], request['port']))
 
     @_expected(exc.IpAddressGenerationFailure, exc.NetworkNotFound)
     def update_dhcp_port(self, context: WireContext,
                          **kwargs: Any) -> Port:
         request: DhcpPortRequest = kwargs['port']
-        return self.plugin.update_dhcp_port(ADMIN, kwargs['host'],
-                                            kwargs['port_id'],
-                                            request['port'])
+        return wire_shapes.port(self.plugin.update_dhcp_port(
+            ADMIN, kwargs['host'], kwargs['port_id'], request['port']))
 
     def release_dhcp_port(self, context: WireContext, **kwargs: Any) -> None:
         self.plugin.release_dhcp_port(ADMIN, kwargs['network_id'],
                                       kwargs['device_id'])
 
-    def get_dhcp_port(self, context: WireContext,
-                      **kwargs: Any) -> dict[str, Any]:
-        return self.plugin.get('port', ADMIN, kwargs['port_id'])
+    def get_dhcp_port(self, context: WireContext, **kwargs: Any) -> Port:
+        return wire_shapes.port(self.plugin.get('port', ADMIN,
+                                                kwargs['port_id']))
 
     def dhcp_ready_on_ports(self, context: WireContext,
                             **kwargs: Any) -> None:
@@ -78,13 +78,14 @@ class DhcpRpcCallback:
         that makes the port ACTIVE."""
         self.plugin.set_ports_status(kwargs['port_ids'], 'ACTIVE')
 
-    def get_ports(self, context: WireContext,
-                  **kwargs: Any) -> list[dict[str, Any]]:
-        return self.plugin.list('port', ADMIN, _query(kwargs))
+    def get_ports(self, context: WireContext, **kwargs: Any) -> list[Port]:
+        return [wire_shapes.port(p)
+                for p in self.plugin.list('port', ADMIN, _query(kwargs))]
 
     def get_networks(self, context: WireContext,
-                     **kwargs: Any) -> list[dict[str, Any]]:
-        return self.plugin.list('network', ADMIN, _query(kwargs))
+                     **kwargs: Any) -> list[NetworkRef]:
+        return [wire_shapes.network(n) for n
+                in self.plugin.list('network', ADMIN, _query(kwargs))]
 
 
 def _query(kwargs: dict[str, Any]) -> ListQuery:

@@ -18,6 +18,7 @@ import logging
 import random
 from typing import Any, Callable, cast
 
+from kaon import wire_shapes
 from kaon.constants import DEVICE_ID_RESERVED_DHCP_PORT
 from kaon.context import Context
 from kaon.plugin.core import Plugin
@@ -62,8 +63,8 @@ class DhcpAgentNotifier:
         handlers: dict[tuple[str, str], Handler] = {
             ('network', 'update'): self._network_updated,
             ('network', 'delete'): self._network_deleted,
-            ('subnet', 'create'): self._subnet_changed,
-            ('subnet', 'update'): self._subnet_changed,
+            ('subnet', 'create'): self._subnet_created,
+            ('subnet', 'update'): self._subnet_updated,
             ('subnet', 'delete'): self._subnet_deleted,
             ('port', 'create'): self._port_created,
             ('port', 'update'): self._port_updated,
@@ -147,7 +148,7 @@ class DhcpAgentNotifier:
     def _network_updated(self, payload: Payload) -> None:
         net = payload['network']
         self._cast_hosting(net['id'], 'network_update_end',
-                           NetworkEvent(network=net))
+                           NetworkEvent(network=wire_shapes.network(net)))
 
     def _network_deleted(self, payload: Payload) -> None:
         cctxt = self.client.prepare(fanout=True)
@@ -155,14 +156,24 @@ class DhcpAgentNotifier:
             'network_id': payload['network_id'],
             'priority': _PRIORITY['network_delete_end']})
 
-    def _subnet_changed(self, payload: Payload) -> None:
-        subnet = payload['subnet']
-        method = 'subnet_update_end' if 'original_subnet' in payload \
-            else 'subnet_create_end'
+    def _subnet_created(self, payload: Payload) -> None:
+        self._subnet_changed(payload['subnet'], 'subnet_create_end')
+
+    def _subnet_updated(self, payload: Payload) -> None:
+        # By the event, not by an `original_subnet` in it: the plugin's
+        # subnet update publishes none.
+        self._subnet_changed(payload['subnet'], 'subnet_update_end')
+
+    def _subnet_changed(self, subnet: Payload, method: str) -> None:
+        """Scheduled first either way (kaon's agents would otherwise learn
+        of a network whose DHCP was switched on only at their next full
+        sync); as Neutron's, only subnet_create_end carries the network."""
         agents, network = self._hosting_and_network(subnet['network_id'],
                                                     schedule=True)
-        event = SubnetEvent(subnet=cast(Subnet, dict(subnet,
-                                                     network=network)))
+        wire = wire_shapes.subnet(subnet, network, in_cast=True)
+        if method == 'subnet_create_end':
+            wire = cast(Subnet, dict(wire, network=_network(network)))
+        event = SubnetEvent(subnet=wire)
         for agent in agents:
             self._cast(agent, method, event)
 
@@ -177,7 +188,8 @@ class DhcpAgentNotifier:
             port['network_id'],
             schedule=port['device_id'] != DEVICE_ID_RESERVED_DHCP_PORT)
         first = random.choice(agents) if agents else None
-        body = PortEvent(port=cast(Port, dict(port, network=network)))
+        body = PortEvent(port=cast(Port, dict(wire_shapes.port(port),
+                                              network=_network(network))))
         for agent in agents:
             # One agent answers first (Neutron's high-priority agent).
             self._cast(agent, 'port_create_end', body,
@@ -187,7 +199,7 @@ class DhcpAgentNotifier:
         port, before = payload['port'], payload['original_port']
         if any(port.get(f) != before.get(f) for f in _PORT_FIELDS):
             self._cast_hosting(port['network_id'], 'port_update_end',
-                               PortEvent(port=port))
+                               PortEvent(port=wire_shapes.port(port)))
 
     def _port_deleted(self, payload: Payload) -> None:
         port = payload['removed']
@@ -211,6 +223,11 @@ class DhcpAgentNotifier:
                                         server=agent['host'])
             cctxt.cast(common.admin_context(), 'agent_updated', payload={
                 'admin_state_up': agent['admin_state_up']})
+
+
+def _network(network: Payload | None) -> Payload | None:
+    """The `network` of a subnet or port cast, as Neutron's carry it."""
+    return None if network is None else dict(wire_shapes.network(network))
 
 
 def _network_of(payload: Payload) -> str:
