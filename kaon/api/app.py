@@ -24,7 +24,9 @@ def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app.add_route('/v2.0/extensions', versions.Extensions())
     app.add_route('/v2.0/extensions/{alias}', versions.Extension())
     for resource in RESOURCES.values():
-        base = f'/v2.0/{resource.collection}'
+        # Neutron's URLs hyphenate a collection's name (rbac-policies,
+        # security-group-rules); its bodies keep the underscore.
+        base = f"/v2.0/{resource.collection.replace('_', '-')}"
         listing = Collection if resource.creatable else Listing
         app.add_route(base, listing(resource, plugin))
         app.add_route(base + '/{item_id}', Item(resource, plugin))

@@ -48,6 +48,10 @@ EXTENSIONS = [
     ('standard-attr-timestamp', 'Resource timestamps',
      'Adds created_at and updated_at fields to all Neutron resources '
      'that have Neutron standard attributes.'),
+    ('rbac-policies', 'RBAC Policies', 'Allows creation and modification of '
+     'policies that control project access to resources.'),
+    ('allowed-address-pairs', 'Allowed Address Pairs',
+     'Provides allowed address pairs'),
 ]
 
 
