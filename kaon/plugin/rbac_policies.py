@@ -116,14 +116,17 @@ def _changed(conn: Connection, object_type: str, obj: Any) -> None:
                  .values(**common.bumped(obj)))
 
 
-def _target(body: dict[str, Any]) -> str:
+def _target(body: dict[str, Any], current: str | None = None) -> str:
     """target_tenant and target_project are one value (Neutron renames
-    the first into the second)."""
+    the first into the second); an update naming neither keeps
+    `current`."""
     given: set[str] = {body[k] for k in ('target_tenant', 'target_project')
              if body.get(k) is not None}
     if len(given) > 1:
         raise exc.HTTPBadRequest(
             msg="'target_tenant' and 'target_project' do not match")
+    if not given and current is not None:
+        return current
     if not given:
         raise exc.HTTPBadRequest(msg='Failed to parse request. Required '
                                      "attribute 'target_tenant' not "
@@ -159,7 +162,7 @@ def update_policy(conn: Connection, ctx: Context, policy_id: str,
                   body: dict[str, Any]) -> None:
     """Only the target changes; 409 if the old one still needs it."""
     policy = _get_row(conn, ctx, policy_id)
-    target = _target(body)
+    target = _target(body, policy.target_project)
     if target == policy.target_project:
         return
     obj = _lock_object(conn, Context.admin(ctx.project_id),
