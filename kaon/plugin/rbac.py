@@ -32,19 +32,21 @@ ACCESS_SHARED = 'access_as_shared'
 WILDCARD = '*'
 
 
-def targeted(object_type: str, project_id: str) -> Any:
-    """The ids of the objects of `object_type` shared with exactly this
-    project (not through '*')."""
+def targeted(object_type: str, *targets: str) -> Any:
+    """The ids of the objects of `object_type` shared with one of
+    `targets` (project ids, or '*')."""
     return select(policies.c.object_id).where(
         policies.c.object_type == object_type,
         policies.c.action == ACCESS_SHARED,
-        policies.c.target_project == project_id)
+        policies.c.target_project.in_(targets))
 
 
 def shared_for(table: Table, object_type: str,
                project_id: str) -> ColumnElement[bool]:
-    """Rows of `table` shared with the project: '*' (the cached column) or
-    a policy naming it."""
+    """Rows of `table` shared with the project: through '*' (the cached
+    column, for a table that has one) or a policy naming it."""
+    if 'shared' not in table.c:
+        return table.c.id.in_(targeted(object_type, project_id, WILDCARD))
     return or_(table.c.shared.is_(True),
                table.c.id.in_(targeted(object_type, project_id)))
 
