@@ -11,16 +11,26 @@ import pytest
 from sqlalchemy import event
 
 from kaon.context import Context
+from kaon.db import migrate
+from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
 from tests.support.plugin import ADMIN, sqlite_plugin
 
+BACKENDS = ['sqlite', pytest.param('postgres', marks=pytest.mark.postgres)]
 GUEST = Context(project_id=uuid.uuid4().hex, roles=('member',))
 
 
-@pytest.fixture
-def plugin(tmp_path: Any) -> Iterator[Plugin]:
-    plugin = sqlite_plugin(str(tmp_path))
+@pytest.fixture(params=BACKENDS)
+def plugin(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Plugin]:
+    """The plugin on SQLite, and on PostgreSQL (the clauses are SQL)."""
+    if request.param == 'postgres':
+        pg = request.getfixturevalue('pg_cluster')
+        db = Database(pg.create_database('kaon_' + uuid.uuid4().hex[:12]))
+        migrate.upgrade(db.engine)
+        plugin = Plugin(db)
+    else:
+        plugin = sqlite_plugin(str(tmp_path))
     plugin.update_quota('admin', {'rbac_policy': -1})
     yield plugin
     plugin.db.engine.dispose()
