@@ -210,3 +210,51 @@ class RevisionNumberConstraintFailed(PreconditionFailed):
 class FlatNetworkInUse(InUse):
     message = ('Unable to create the flat network. Physical network '
                '%(physical_network)s is in use.')
+# RBAC policies (neutron/extensions/rbac.py, neutron/db/rbac_db_models.py).
+class RbacPolicyNotFound(NotFound):
+    message = 'RBAC policy of type %(object_type)s with ID %(id)s not found'
+
+
+# Neutron looks a policy's type up by its id in the caller's view, so a
+# missing or hidden one is of type 'unknown'.
+_NOT_FOUND['rbac_policy'] = lambda i: RbacPolicyNotFound(
+    id=i, object_type='unknown')
+
+
+class RbacPolicyInUse(Conflict):
+    message = ('RBAC policy on object %(object_id)s cannot be removed '
+               'because other objects depend on it.\nDetails: %(details)s')
+
+
+class DuplicateRbacPolicy(Conflict):
+    message = 'An RBAC policy already exists with those values.'
+
+
+class InvalidActionForType(InvalidInput):
+    message = ("Invalid action '%(action)s' for object type "
+               "'%(object_type)s'. Valid actions: %(valid_actions)s")
+
+
+class InvalidSharedSetting(Conflict):
+    message = ('Unable to reconfigure sharing settings for network '
+               '%(network)s. Multiple tenants are using it.')
+
+
+# Allowed address pairs (neutron_lib/exceptions/allowedaddresspairs.py).
+class AllowedAddressPairsMissingIP(InvalidInput):
+    message = 'AllowedAddressPair must contain ip_address'
+
+
+class AddressPairAndPortSecurityRequired(Conflict):
+    message = ('Port Security must be enabled in order to have allowed '
+               'address pairs on a port.')
+
+
+class DuplicateAddressPairInRequest(InvalidInput):
+    message = ('Request contains duplicate address pair: mac_address '
+               '%(mac_address)s ip_address %(ip_address)s.')
+
+
+class AllowedAddressPairExhausted(BadRequest):
+    message = ('The number of allowed address pair exceeds the maximum '
+               '%(quota)s.')

@@ -9,7 +9,7 @@ from oslo_middleware import request_id
 
 from kaon.api import dhcp_agents, faults, quotas, tags, versions
 from kaon.api.controller import Collection, Item, Listing
-from kaon.api.definitions import RESOURCES
+from kaon.api.definitions import RESOURCES, url_path
 from kaon.conf import CONF
 from kaon.plugin.core import Plugin
 from kaon.policy import enforcer
@@ -24,7 +24,7 @@ def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app.add_route('/v2.0/extensions', versions.Extensions())
     app.add_route('/v2.0/extensions/{alias}', versions.Extension())
     for resource in RESOURCES.values():
-        base = f'/v2.0/{resource.collection}'
+        base = f'/v2.0/{url_path(resource.collection)}'
         listing = Collection if resource.creatable else Listing
         app.add_route(base, listing(resource, plugin))
         app.add_route(base + '/{item_id}', Item(resource, plugin))

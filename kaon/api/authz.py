@@ -8,7 +8,8 @@ Neutron's API layer checks them.
   got back, so a member listing next to 10,000 foreign ports checks none.
 - Subnets and ports are judged with their network's owner and `shared`
   flag in the target (`network:project_id`, `network:shared`), which the
-  network-owner rules read.
+  network-owner rules read.  `shared` is the caller's: an RBAC policy may
+  share a network with one project only.
 """
 from __future__ import annotations
 
@@ -51,13 +52,19 @@ class _Target(dict[str, Any]):
         raise KeyError(key)
 
 
-def _with_networks(plugin: Plugin,
+def _elevated(ctx: Context) -> Context:
+    """Neutron's context.elevated(): sees everything, but `shared` (which
+    RBAC policies make per project) is still judged for the caller."""
+    return Context.admin(ctx.project_id)
+
+
+def _with_networks(plugin: Plugin, ctx: Context,
                    items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Targets for many items that hang off networks, with one query for
     all; an item whose network is gone gets no network fields (owner
     rules then fail for it)."""
     ids = sorted({i['network_id'] for i in items if 'network_id' in i})
-    nets = plugin.network_owners(Context.admin(), ids) if ids else {}
+    nets = plugin.network_owners(_elevated(ctx), ids) if ids else {}
     return [dict(item, **_network_fields(nets[item['network_id']]))
             if item.get('network_id') in nets else item for item in items]
 
@@ -66,16 +73,17 @@ def _attribute_rules(action: str, resource: Resource, body: dict[str, Any],
                      creating: bool) -> list[str]:
     """The `<action>:<attribute>` rules a request body invokes: on create,
     attributes set to something other than their default; on update, all
-    the body names.  fixed_ips entries invoke `:ip_address`/`:subnet_id`."""
+    the body names.  The keys of a list's entries invoke their own
+    (`fixed_ips:ip_address`, `allowed_address_pairs:mac_address`)."""
     rules = []
     for name, value in body.items():
         attr = resource.attributes.get(name)
         if attr is None or (creating and value == default_of(attr)):
             continue
         rules.append(f'{action}:{name}')
-        if name == 'fixed_ips':
-            rules += [f'{action}:fixed_ips:{key}' for ip in value or ()
-                      for key in ('ip_address', 'subnet_id') if key in ip]
+        if isinstance(value, list):
+            rules += [f'{action}:{name}:{key}' for entry in value
+                      if isinstance(entry, dict) for key in entry]
     return [r for r in dict.fromkeys(rules) if enforcer.has_rule(r)]
 
 
@@ -97,14 +105,14 @@ def check_create(plugin: Plugin, ctx: Context, resource: Resource,
 def can_see(plugin: Plugin, ctx: Context, resource: Resource,
             item: dict[str, Any]) -> bool:
     return enforcer.allowed(ctx, f'get_{resource.name}',
-                            _Target(item, plugin, Context.admin()))
+                            _Target(item, plugin, _elevated(ctx)))
 
 
 def visible_items(plugin: Plugin, ctx: Context, resource: Resource,
                   items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if ctx.is_admin or not items:
         return items
-    targets = _with_networks(plugin, items)
+    targets = _with_networks(plugin, ctx, items)
     action = f'get_{resource.name}'
     return [item for item, target in zip(items, targets, strict=True)
             if enforcer.allowed(ctx, action, target)]
@@ -122,7 +130,7 @@ def get_item(plugin: Plugin, ctx: Context, resource: Resource,
 def _check_change(plugin: Plugin, ctx: Context, resource: Resource,
                   item_id: str, action: str, body: dict[str, Any]) -> None:
     item = get_item(plugin, ctx, resource, item_id)
-    target = _Target(dict(item, **body), plugin, Context.admin())
+    target = _Target(dict(item, **body), plugin, _elevated(ctx))
     _authorize_body(ctx, f'{action}_{resource.name}', resource, body,
                     target, creating=False)
 

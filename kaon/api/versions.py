@@ -5,7 +5,7 @@ import falcon
 
 from kaon import exceptions as exc
 from kaon.api.controller import write_json
-from kaon.api.definitions import RESOURCES
+from kaon.api.definitions import RESOURCES, url_path
 
 _UPDATED = '2026-11-23T00:00:00-00:00'
 EXTENSIONS = [
@@ -53,6 +53,10 @@ EXTENSIONS = [
      'supported.'),
     ('provider', 'Provider Network', 'Expose mapping of virtual networks to '
      'physical networks'),
+    ('rbac-policies', 'RBAC Policies', 'Allows creation and modification of '
+     'policies that control project access to resources.'),
+    ('allowed-address-pairs', 'Allowed Address Pairs',
+     'Provides allowed address pairs'),
 ]
 
 
@@ -73,7 +77,7 @@ class V2Root:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         write_json(resp, {'resources': [
             {'name': r.name, 'collection': r.collection,
-             'links': [{'href': f'{req.prefix}/v2.0/{r.collection}',
+             'links': [{'href': f'{req.prefix}/v2.0/{url_path(r.collection)}',
                         'rel': 'self'}]}
             for r in RESOURCES.values()]})
 

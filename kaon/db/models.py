@@ -216,3 +216,32 @@ network_segments = Table(
           unique=True, sqlite_where=text("network_type = 'flat'"),
           postgresql_where=text("network_type = 'flat'")),
 )
+
+# RBAC policies (Neutron's networkrbacs, securitygrouprbacs, ... as one
+# table with the object's type): who, besides its owner, may use an object.
+# `target_project` is a project id or '*' (everyone).  object_id has no
+# foreign key (it names rows of several tables); deleting an object deletes
+# its policies (kaon.plugin.rbac.drop_policies).  networks.shared caches
+# "a '*' access_as_shared policy exists" for the wildcard case (see
+# kaon.plugin.rbac).
+rbac_policies = Table(
+    'rbac_policies', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('project_id', NAME, nullable=False, index=True),
+    Column('object_type', String(64), nullable=False),
+    Column('object_id', UUID, nullable=False, index=True),
+    Column('action', String(255), nullable=False),
+    Column('target_project', NAME, nullable=False, index=True),
+    UniqueConstraint('object_type', 'object_id', 'action', 'target_project',
+                     name='uq_rbac_policies_object_action_target'),
+)
+
+# A port's allowed address pairs (Neutron's allowedaddresspairs): an IP or
+# CIDR, and the MAC it may be sent from.
+allowed_address_pairs = Table(
+    'allowedaddresspairs', metadata,
+    Column('port_id', UUID, ForeignKey('ports.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('mac_address', String(32), primary_key=True),
+    Column('ip_address', String(64), primary_key=True),
+)

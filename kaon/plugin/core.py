@@ -24,6 +24,7 @@ from kaon.plugin import (
     networks,
     ports,
     quotas,
+    rbac_policies,
     revisions,
     subnets,
 )
@@ -62,6 +63,10 @@ _OPS = {
                  ports.update_port, ports.delete_port),
     'agent': _Ops(agents.list_agents, agents.get_agent, None,
                   agents.update_agent, agents.delete_agent),
+    'rbac_policy': _Ops(rbac_policies.list_policies, rbac_policies.get_policy,
+                        rbac_policies.create_policies,
+                        rbac_policies.update_policy,
+                        rbac_policies.delete_policy),
 }
 
 

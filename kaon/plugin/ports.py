@@ -12,7 +12,13 @@ from kaon.context import Context
 from kaon.db import locks
 from kaon.db.models import extra_dhcp_opts, ip_allocations, networks, ports
 from kaon.ipam import mac as macs
-from kaon.plugin import common, fixed_ips, networks as nets, quotas
+from kaon.plugin import (
+    address_pairs,
+    common,
+    fixed_ips,
+    networks as nets,
+    quotas,
+)
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 
@@ -57,9 +63,11 @@ def to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     opts = common.rows_by(conn, extra_dhcp_opts, 'port_id', ids,
                           extra_dhcp_opts.c.opt_name)
     tags = common.load_tags(conn, ids)
+    pairs = address_pairs.load(conn, ids)
     result = []
     for row in rows:
         port = common.row_to_dict(row)
+        port['allowed_address_pairs'] = pairs[row.id]
         port['fixed_ips'] = [{'subnet_id': a.subnet_id,
                               'ip_address': a.ip_address} for a in ips[row.id]]
         port['extra_dhcp_opts'] = [
@@ -164,6 +172,9 @@ def _create_port(conn: Connection, ctx: Context,
          if o.get('opt_value') is not None), key=lambda o: o['opt_name'])
     port['tags'] = sorted(set(body.get('tags', ())))
     common.set_tags(conn, values['id'], port['tags'], new=True)
+    port['allowed_address_pairs'] = address_pairs.replace(
+        conn, values['id'], values['mac_address'],
+        body.get('allowed_address_pairs') or [], new=True)
     return port
 
 
@@ -201,6 +212,10 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
         _merge_opts(conn, port_id, body['extra_dhcp_opts'] or [])
     if 'tags' in body:
         common.set_tags(conn, port_id, body['tags'])
+    if 'allowed_address_pairs' in body:
+        address_pairs.replace(conn, port_id,
+                              values.get('mac_address', row.mac_address),
+                              body['allowed_address_pairs'] or [])
     return before
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from oslo_config import cfg
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
@@ -34,7 +35,14 @@ from kaon.db import locks, models
 
 RESOURCES: dict[str, Table] = {'network': models.networks,
                                'subnet': models.subnets,
-                               'port': models.ports}
+                               'port': models.ports,
+                               'rbac_policy': models.rbac_policies}
+
+# Neutron's [quotas] quota_rbac_policy (neutron/conf/quota.py).
+RBAC_OPTS = [cfg.IntOpt('quota_rbac_policy', default=10,
+                        help='RBAC policies per project; -1 means '
+                             'unlimited.')]
+CONF.register_opts(RBAC_OPTS, group='quotas')
 
 
 def defaults() -> dict[str, int]:

@@ -21,8 +21,13 @@ from kaon.db.models import (
     subnets,
 )
 from kaon.ipam import allocator, ranges
-from kaon.plugin import common, networks as nets, quotas
-from kaon.plugin.query import ListQuery, select_page, where_clauses
+from kaon.plugin import common, networks as nets, quotas, rbac
+from kaon.plugin.query import (
+    ListQuery,
+    SpecialFilter,
+    select_page,
+    where_clauses,
+)
 
 AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
 
@@ -34,16 +39,26 @@ def is_auto_address(subnet: Any) -> bool:
 
 
 def visible(ctx: Context) -> list[Any]:
+    """Non-admins see their own subnets and those of the networks shared
+    with them."""
     if ctx.is_admin:
         return []
-    shared = select(networks.c.id).where(networks.c.shared.is_(True))
     return [or_(subnets.c.project_id == ctx.project_id,
-                subnets.c.network_id.in_(shared))]
+                subnets.c.network_id.in_(nets.shared_with(ctx.project_id)))]
+
+
+def _shared_filter(ctx: Context) -> dict[str, SpecialFilter]:
+    """`shared=<bool>`: whether the subnet's network is shared with the
+    caller (Neutron's subnets have no `shared` of their own)."""
+    def by_shared(table: Any, values: list[Any]) -> Any:
+        return rbac.matching(table.c.network_id.in_(
+            nets.shared_with(ctx.project_id)), values)
+    return {'shared': by_shared}
 
 
 def list_subnets(conn: Connection, ctx: Context,
                  query: ListQuery) -> list[dict[str, Any]]:
-    clauses = where_clauses(subnets, query.filters, {})
+    clauses = where_clauses(subnets, query.filters, _shared_filter(ctx))
     return _to_dicts(conn, select_page(conn, subnets, query,
                                        clauses + visible(ctx)))
 

@@ -113,6 +113,13 @@ def _port_rules(action: str, verb: str) -> list[policy.RuleDefault]:
               f'{verb} a port on a chosen subnet: own or shared networks.'),
         _rule(f'{action}_port:binding:host_id', either(ADMIN, SERVICE),
               f"{verb} a port's binding host."),
+    ] + [
+        _rule(f'{action}_port:allowed_address_pairs{key}',
+              either(ADMIN_OR_NET_OWNER, SERVICE),
+              f"{verb} a port with allowed address pairs{what}: only on "
+              "the caller's own network.")
+        for key, what in (('', ''), (':mac_address', ' naming a MAC'),
+                          (':ip_address', ' naming an IP'))
     ]
 
 
@@ -156,6 +163,34 @@ AGENTS = [
     _rule('get_dhcp-agents', ADMIN, 'List the DHCP agents of a network.'),
 ]
 
+# Neutron's rbac.py: a project shares what it owns with named projects;
+# only the admin shares with everyone ('*').
+_NO_WILDCARD = ('(not field:rbac_policy:target_tenant=* and '
+                'not field:rbac_policy:target_project=*)')
+
+
+def _rbac_target_rules(action: str, verb: str) -> list[policy.RuleDefault]:
+    return [
+        _rule(f'{action}_rbac_policy:target_tenant',
+              either(ADMIN, _NO_WILDCARD),
+              f"{verb} an RBAC policy's target: '*' is the admin's."),
+        _rule(f'{action}_rbac_policy:target_project',
+              either(ADMIN, 'not field:rbac_policy:target_project=*'),
+              f"{verb} an RBAC policy's target: '*' is the admin's."),
+    ]
+
+
+RBAC = [
+    _rule('restrict_wildcard', either(_NO_WILDCARD, 'rule:admin_only'),
+          "A target of '*' is the admin's."),
+    _rule('create_rbac_policy', ADMIN_OR_MEMBER, 'Create an RBAC policy.'),
+    *_rbac_target_rules('create', 'Create'),
+    _rule('update_rbac_policy', ADMIN_OR_MEMBER, 'Update an RBAC policy.'),
+    *_rbac_target_rules('update', 'Update'),
+    _rule('get_rbac_policy', ADMIN_OR_READER, 'Show an RBAC policy.'),
+    _rule('delete_rbac_policy', ADMIN_OR_MEMBER, 'Delete an RBAC policy.'),
+]
+
 QUOTAS = [
     _rule('get_quota', either(ADMIN, 'rule:project_reader'),
           "See a project's quotas: the admin, or the project itself."),
@@ -166,4 +201,4 @@ QUOTAS = [
 
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule: the oslo.policy.policies entry point."""
-    return BASE + NETWORKS + SUBNETS + PORTS + AGENTS + QUOTAS
+    return BASE + NETWORKS + SUBNETS + PORTS + AGENTS + QUOTAS + RBAC

@@ -1,6 +1,12 @@
 """One module per resource, each an attribute map; RESOURCES indexes them."""
-from kaon.api.definitions import agent, network, port, subnet
+from kaon.api.definitions import agent, network, port, rbac_policy, subnet
 
 RESOURCES = {r.collection: r for r in
              (network.RESOURCE, subnet.RESOURCE, port.RESOURCE,
-              agent.RESOURCE)}
+              agent.RESOURCE, rbac_policy.RESOURCE)}
+
+
+def url_path(collection: str) -> str:
+    """A collection's URL segment: Neutron hyphenates the name
+    (rbac-policies, security-group-rules); bodies keep the underscore."""
+    return collection.replace('_', '-')

@@ -1,8 +1,10 @@
-"""The port resource, with the extra_dhcp_opt and binding extensions."""
+"""The port resource, with the extra_dhcp_opt, binding and
+allowed-address-pairs extensions."""
 from typing import Any
 
 from kaon.api import validators as v
 from kaon.api.attributes import REQUIRED, Attribute, Resource
+from kaon.api.definitions.address_pairs import allowed_address_pairs
 from kaon.api.definitions.common import standard
 
 FIXED_IP = v.any_of_keys(v.dict_of({'subnet_id': (v.uuid_like, False),
@@ -61,4 +63,7 @@ RESOURCE = Resource('port', 'ports', {
     'binding:vif_type': Attribute(is_filter=False),
     'binding:vif_details': Attribute(is_filter=False),
     'binding:profile': Attribute(is_filter=False),
+    'allowed_address_pairs': Attribute(allow_post=True, allow_put=True,
+                                       validate=allowed_address_pairs,
+                                       default=list, is_filter=False),
 })

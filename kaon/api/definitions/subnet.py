@@ -37,4 +37,7 @@ RESOURCE = Resource('subnet', 'subnets', {
                              is_sort_key=True),
     'ipv6_ra_mode': Attribute(allow_post=True, validate=IPV6_MODES),
     'ipv6_address_mode': Attribute(allow_post=True, validate=IPV6_MODES),
+    # A filter only (whether the subnet's network is shared with the
+    # caller); never in a subnet's body, as in Neutron.
+    'shared': Attribute(validate=v.boolean),
 })

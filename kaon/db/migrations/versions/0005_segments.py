@@ -2,7 +2,7 @@
 segmentation_id); every existing network gets a `local` segment
 
 Revision ID: 0005_segments
-Revises: 0002_agents
+Revises: 0004_rbac_address_pairs
 """
 import uuid
 
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0005_segments'
-down_revision = '0002_agents'
+down_revision = '0004_rbac_address_pairs'
 branch_labels = None
 depends_on = None
 
