@@ -24,7 +24,9 @@ def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app.add_route('/v2.0/extensions', versions.Extensions())
     app.add_route('/v2.0/extensions/{alias}', versions.Extension())
     for resource in RESOURCES.values():
-        base = f'/v2.0/{resource.collection}'
+        # Neutron's paths spell collections with dashes
+        # (/v2.0/security-groups serves `security_groups`).
+        base = f"/v2.0/{resource.collection.replace('_', '-')}"
         listing = Collection if resource.creatable else Listing
         app.add_route(base, listing(resource, plugin))
         app.add_route(base + '/{item_id}', Item(resource, plugin))
@@ -42,6 +44,8 @@ def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app.add_route('/v2.0/quotas', quotas.QuotaCollection(plugin))
     app.add_route('/v2.0/quotas/{project_id}', quotas.QuotaItem(plugin))
     app.add_route('/v2.0/quotas/{project_id}/default', quotas.QuotaDefault())
+    app.add_route('/v2.0/quotas/{project_id}/details',
+                  quotas.QuotaDetails(plugin))
     return app
 
 

@@ -48,6 +48,22 @@ EXTENSIONS = [
     ('standard-attr-timestamp', 'Resource timestamps',
      'Adds created_at and updated_at fields to all Neutron resources '
      'that have Neutron standard attributes.'),
+    ('security-group', 'security-group', 'The security groups extension.'),
+    ('security-groups-default-rules', 'Default rules for security groups',
+     'Configure set of security group rules used as default rules for '
+     'every new security group'),
+    ('security-groups-normalized-cidr',
+     'Normalized CIDR field for security group rules',
+     'Add new field with normalized remote_ip_prefix cidr in SG rule'),
+    ('security-groups-rules-belongs-to-default-sg',
+     'Security group rule belongs to the project\'s default security group',
+     'Flag to determine if the security group rule belongs to the '
+     'project\'s default security group'),
+    ('stateful-security-group', 'Stateful security group',
+     'Indicates if the security group is stateful or not'),
+    ('port-security', 'Port Security', 'Provides port security'),
+    ('quota_details', 'Quota details management support',
+     'Expose functions for quotas usage statistics per project'),
 ]
 
 

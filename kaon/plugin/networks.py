@@ -10,7 +10,7 @@ from kaon import exceptions as exc
 from kaon.constants import DEVICE_OWNER_DHCP, IPV6_MIN_MTU
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
-from kaon.plugin import common, quotas
+from kaon.plugin import common, port_security, quotas, security_groups
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 
@@ -42,11 +42,13 @@ def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     subnet_rows = common.rows_by(conn, subnets, 'network_id', ids,
                                  subnets.c.created_at, subnets.c.id)
     tags = common.load_tags(conn, ids)
+    psec = port_security.network_values(conn, ids)
     result = []
     for row in rows:
         net = common.row_to_dict(row)
         net['subnets'] = [s.id for s in subnet_rows[row.id]]
         net['tags'] = tags[row.id]
+        net['port_security_enabled'] = psec[row.id]
         result.append(net)
     return result
 
@@ -75,6 +77,8 @@ def owners(conn: Connection, ctx: Context,
 
 def create_networks(conn: Connection, ctx: Context,
                     bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    security_groups.ensure_defaults(conn, ctx,
+                                    (b['project_id'] for b in bodies))
     quotas.enforce_bodies(conn, 'network', bodies)
     ids = []
     for body in bodies:
@@ -82,6 +86,7 @@ def create_networks(conn: Connection, ctx: Context,
         values.update(id=common.new_id(), status='ACTIVE',
                       **common.standard_attrs(body))
         conn.execute(insert(networks), values)
+        port_security.set_network(conn, values['id'], body, new=True)
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]
@@ -108,6 +113,7 @@ def update_network(conn: Connection, ctx: Context, net_id: str,
                  .values(**values))
     if 'tags' in body:
         common.set_tags(conn, net_id, body['tags'])
+    port_security.set_network(conn, net_id, body, new=False)
 
 
 def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:

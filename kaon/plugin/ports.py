@@ -10,9 +10,22 @@ from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.context import Context
 from kaon.db import locks
-from kaon.db.models import extra_dhcp_opts, ip_allocations, networks, ports
+from kaon.db.models import (
+    extra_dhcp_opts,
+    ip_allocations,
+    networks,
+    ports,
+    security_group_port_bindings,
+)
 from kaon.ipam import mac as macs
-from kaon.plugin import common, fixed_ips, networks as nets, quotas
+from kaon.plugin import (
+    common,
+    fixed_ips,
+    networks as nets,
+    port_security,
+    quotas,
+    security_groups,
+)
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 
@@ -40,7 +53,14 @@ def _by_mac(table: Any, values: list[str]) -> Any:
     return table.c.mac_address.in_([macs.normalize(str(v)) for v in values])
 
 
-SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac}
+def _by_security_groups(table: Any, values: list[str]) -> Any:
+    bindings = security_group_port_bindings.c
+    return table.c.id.in_(select(bindings.port_id).where(
+        bindings.security_group_id.in_(values)))
+
+
+SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac,
+                   'security_groups': _by_security_groups}
 
 
 def list_ports(conn: Connection, ctx: Context,
@@ -67,6 +87,7 @@ def to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
              'ip_version': o.ip_version} for o in opts[row.id]]
         port['tags'] = tags[row.id]
         result.append(port)
+    port_security.extend_ports(conn, result)
     return result
 
 
@@ -110,6 +131,8 @@ def create_ports(conn: Connection, ctx: Context,
                  bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The API's (bulk) create: every port is checked against the quota,
     whatever its device_owner."""
+    security_groups.ensure_defaults(conn, ctx,
+                                    (b['project_id'] for b in bodies))
     quotas.enforce_bodies(conn, 'port', bodies)
     return [_create_port(conn, ctx, body) for body in bodies]
 
@@ -164,6 +187,7 @@ def _create_port(conn: Connection, ctx: Context,
          if o.get('opt_value') is not None), key=lambda o: o['opt_name'])
     port['tags'] = sorted(set(body.get('tags', ())))
     common.set_tags(conn, values['id'], port['tags'], new=True)
+    port.update(port_security.on_create(conn, ctx, port, body, net_row.id))
     return port
 
 
@@ -201,6 +225,7 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
         _merge_opts(conn, port_id, body['extra_dhcp_opts'] or [])
     if 'tags' in body:
         common.set_tags(conn, port_id, body['tags'])
+    port_security.on_update(conn, ctx, before, body)
     return before
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from oslo_config import cfg
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
@@ -34,7 +35,20 @@ from kaon.db import locks, models
 
 RESOURCES: dict[str, Table] = {'network': models.networks,
                                'subnet': models.subnets,
-                               'port': models.ports}
+                               'port': models.ports,
+                               'security_group': models.security_groups,
+                               'security_group_rule':
+                                   models.security_group_rules}
+
+# Neutron's security group quota options (neutron/conf/quota.py): same
+# group, names and defaults, so a neutron.conf carries over.
+CONF.register_opts([
+    cfg.IntOpt('quota_security_group', default=10,
+               help='Security groups per project; -1 means unlimited.'),
+    cfg.IntOpt('quota_security_group_rule', default=100,
+               help='Security group rules per project; -1 means '
+                    'unlimited.'),
+], group='quotas')
 
 
 def defaults() -> dict[str, int]:
@@ -47,6 +61,21 @@ def limits(conn: Connection, project_id: str) -> dict[str, int]:
         models.quotas.c.project_id == project_id))
     result.update({r.resource: r.limit for r in rows})
     return result
+
+
+def _used(conn: Connection, project_id: str, resource: str) -> int:
+    table = RESOURCES[resource]
+    return int(conn.execute(select(func.count()).select_from(table).where(
+        table.c.project_id == project_id)).scalar_one())
+
+
+def details(conn: Connection, project_id: str) -> dict[str, dict[str, int]]:
+    """Neutron's quota details: limit, used and reserved per resource
+    (kaon reserves nothing: a create counts and inserts in one
+    transaction)."""
+    return {name: {'limit': limit, 'used': _used(conn, project_id, name),
+                   'reserved': 0}
+            for name, limit in limits(conn, project_id).items()}
 
 
 def projects_with_quotas(conn: Connection) -> list[str]:
@@ -92,8 +121,5 @@ def enforce(conn: Connection, project_id: str, resource: str,
     if limit < 0:
         return
     locks.hold(conn, f'quota:{project_id}:{resource}')
-    table = RESOURCES[resource]
-    used = conn.execute(select(func.count()).select_from(table).where(
-        table.c.project_id == project_id)).scalar_one()
-    if used + adding > limit:
+    if _used(conn, project_id, resource) + adding > limit:
         raise exc.OverQuota(overs=[resource])

@@ -159,4 +159,6 @@ QUOTAS = [
 
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule: the oslo.policy.policies entry point."""
-    return BASE + NETWORKS + SUBNETS + PORTS + AGENTS + QUOTAS
+    from kaon.policy import security_groups
+    return BASE + NETWORKS + SUBNETS + PORTS + AGENTS + QUOTAS + \
+        security_groups.RULES

@@ -23,4 +23,6 @@ RESOURCE = Resource('network', 'networks', {
                      validate=v.integer(68, _max_mtu), default=_max_mtu,
                      is_sort_key=True),
     'subnets': Attribute(),
+    'port_security_enabled': Attribute(allow_post=True, allow_put=True,
+                                       validate=v.boolean, default=True),
 })

@@ -22,6 +22,9 @@ def _opt_key(opt: dict[str, Any]) -> tuple[str, int]:
     return opt['opt_name'], opt['ip_version']
 
 
+# null is no group (Neutron's convert_none_to_empty_list).
+SECURITY_GROUPS = v.nullable(v.list_of(v.uuid_like, unique=True))
+
 VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')
 
@@ -54,4 +57,12 @@ RESOURCE = Resource('port', 'ports', {
     'binding:vnic_type': Attribute(allow_post=True, allow_put=True,
                                    validate=v.enum(*VNIC_TYPES),
                                    default='normal'),
+    # security-group and port-security: the plugin fills them in when
+    # absent (the project's default group; the network's port security).
+    'security_groups': Attribute(allow_post=True, allow_put=True,
+                                 validate=SECURITY_GROUPS,
+                                 omit_if_absent=True),
+    'port_security_enabled': Attribute(allow_post=True, allow_put=True,
+                                       validate=v.boolean,
+                                       omit_if_absent=True),
 })
