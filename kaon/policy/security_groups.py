@@ -13,7 +13,9 @@ from oslo_policy import policy
 from kaon.policy.defaults import (
     ADMIN,
     ADMIN_OR_MEMBER,
+    ADMIN_OR_NET_OWNER,
     ADMIN_OR_READER,
+    SERVICE,
     either,
 )
 
@@ -43,4 +45,8 @@ RULES = [
           'Change a rule of the template.'),
     _rule('delete_default_security_group_rule', ADMIN,
           'Remove a rule from the template.'),
+    *[_rule(f'{action}_port:port_security_enabled',
+            either(SERVICE, ADMIN_OR_NET_OWNER),
+            f"{action.capitalize()} a port's port security: only on the "
+            "caller's own network.") for action in ('create', 'update')],
 ]

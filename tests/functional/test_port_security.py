@@ -142,3 +142,17 @@ def test_first_network_of_a_project_makes_its_default_group(
     groups = api.ok(api.get(SG)).get('security_groups')
     assert [g['name'] for g in groups if g['project_id'] == project] == [
         'default']
+
+
+def test_port_security_on_anothers_network_is_forbidden(api, member,
+                                                        project):
+    net = api.ok(api.post('/v2.0/networks', json={'network': {
+        'name': unique(), 'shared': True}}), 201)['network']
+    api.ok(api.post('/v2.0/subnets', json={'subnet': {
+        'network_id': net['id'], 'cidr': '10.78.0.0/24', 'ip_version': 4}}),
+        201)
+    headers = member(project)
+    api.error(_port(api, headers, net, status=403,
+                    port_security_enabled=False), 403)
+    port = _port(api, headers, net)
+    assert port['port_security_enabled'] is True

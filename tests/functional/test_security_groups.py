@@ -123,7 +123,8 @@ def test_other_projects_groups_are_invisible(api, member, project):
     assert mine['id'] not in {g['id'] for g in _groups(api, other)}
     theirs = _groups(api, other)[0]
     # A rule in another project's group, or naming it as remote: 404.
-    _rule(api, other, mine['id'], status=404).status_code == 404
+    api.error(_rule(api, other, mine['id'], status=404), 404,
+              'SecurityGroupNotFound')
     api.error(_rule(api, member(project), mine['id'], status=404,
                     remote_group_id=theirs['id']), 404,
               'SecurityGroupNotFound')
