@@ -199,6 +199,18 @@ network_dhcp_agents = Table(
 # -- Security groups and port security (Neutron's securitygroups,
 # securitygrouprules, securitygroupdefaultrules, default_security_group,
 # securitygroupportbindings, networksecuritybindings, portsecuritybindings).
+def _rule_columns() -> list[Column[Any]]:
+    """What a rule of a group and a rule of the template share."""
+    return [
+        Column('direction', String(16), nullable=False),
+        Column('ethertype', String(40), nullable=False),
+        Column('protocol', String(40)),
+        Column('port_range_min', Integer),
+        Column('port_range_max', Integer),
+        Column('remote_ip_prefix', String(255)),
+    ]
+
+
 security_groups = Table(
     'securitygroups', metadata,
     Column('id', UUID, primary_key=True),
@@ -228,12 +240,7 @@ security_group_rules = Table(
     # Deleting a group deletes the rules naming it as remote (Neutron's FK).
     Column('remote_group_id', UUID,
            ForeignKey('securitygroups.id', ondelete='CASCADE'), index=True),
-    Column('direction', String(16), nullable=False),
-    Column('ethertype', String(40), nullable=False),
-    Column('protocol', String(40)),
-    Column('port_range_min', Integer),
-    Column('port_range_max', Integer),
-    Column('remote_ip_prefix', String(255)),
+    *_rule_columns(),
     *_standard_attrs(),
 )
 
@@ -242,12 +249,7 @@ security_group_rules = Table(
 default_security_group_rules = Table(
     'securitygroupdefaultrules', metadata,
     Column('id', UUID, primary_key=True),
-    Column('direction', String(16), nullable=False),
-    Column('ethertype', String(40), nullable=False),
-    Column('protocol', String(40)),
-    Column('port_range_min', Integer),
-    Column('port_range_max', Integer),
-    Column('remote_ip_prefix', String(255)),
+    *_rule_columns(),
     Column('remote_group_id', String(255)),
     Column('description', String(255), nullable=False, default=''),
     Column('used_in_default_sg', Boolean, nullable=False, default=False),
