@@ -27,7 +27,8 @@ def _by_subnet(table: Any, values: list[Any]) -> Any:
                           .where(subnets.c.id.in_(values)))
 
 
-SPECIAL_FILTERS = {'subnets': _by_subnet}
+SPECIAL_FILTERS = {'subnets': _by_subnet,
+                   'port_security_enabled': port_security.BY_NETWORK}
 
 
 def list_networks(conn: Connection, ctx: Context,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
@@ -33,6 +33,22 @@ SG = 'security_groups'
 def trusted(port: dict[str, Any]) -> bool:
     """Neutron's is_port_trusted: network infrastructure's own ports."""
     return str(port.get('device_owner') or '').startswith('network:')
+
+
+def _filter(bindings: Any, key: Any) -> Any:
+    """?port_security_enabled=...: a row without a binding has it on."""
+    def clause(table: Any, values: list[bool]) -> Any:
+        stated = table.c.id.in_(select(key).where(
+            bindings.c.port_security_enabled.in_(values)))
+        if True not in values:
+            return stated
+        return or_(stated, table.c.id.notin_(select(key)))
+    return clause
+
+
+# The filters of networks and ports.
+BY_NETWORK = _filter(net_bindings, net_bindings.c.network_id)
+BY_PORT = _filter(port_bindings, port_bindings.c.port_id)
 
 
 # -- networks -------------------------------------------------------------

@@ -60,7 +60,8 @@ def _by_security_groups(table: Any, values: list[str]) -> Any:
 
 
 SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac,
-                   'security_groups': _by_security_groups}
+                   'security_groups': _by_security_groups,
+                   'port_security_enabled': port_security.BY_PORT}
 
 
 def list_ports(conn: Connection, ctx: Context,

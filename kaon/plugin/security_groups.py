@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, false, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
@@ -40,13 +40,22 @@ def visible(ctx: Context) -> list[Any]:
 
 def shared(conn: Connection, group_ids: list[str]) -> set[str]:
     """The groups shared with every project by an RBAC policy: the one
-    place `shared` is derived (none until RBAC policies exist)."""
+    place `shared` is derived (none until RBAC policies exist), with
+    _by_shared, its filter."""
     return set()
+
+
+def _by_shared(table: Any, values: list[bool]) -> Any:
+    """?shared=...: no group is shared until RBAC policies exist."""
+    return true() if False in values else false()
+
+
+SPECIAL_FILTERS = {'shared': _by_shared}
 
 
 def list_security_groups(conn: Connection, ctx: Context,
                          query: ListQuery) -> list[dict[str, Any]]:
-    clauses = where_clauses(security_groups, query.filters, {})
+    clauses = where_clauses(security_groups, query.filters, SPECIAL_FILTERS)
     rows = select_page(conn, security_groups, query, clauses + visible(ctx))
     return _to_dicts(conn, rows)
 

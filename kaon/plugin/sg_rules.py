@@ -64,9 +64,19 @@ def _to_dicts(conn: Connection, rows: Sequence[Any]
     return rows_to_dicts(rows, defaults)
 
 
+def _by_default_group(table: Any, values: list[bool]) -> Any:
+    in_default = table.c.security_group_id.in_(
+        select(default_security_groups.c.security_group_id))
+    return or_(*[in_default if value else ~in_default
+                 for value in set(values)])
+
+
+SPECIAL_FILTERS = {'belongs_to_default_sg': _by_default_group}
+
+
 def list_rules(conn: Connection, ctx: Context,
                query: ListQuery) -> list[dict[str, Any]]:
-    clauses = where_clauses(rules, query.filters, {})
+    clauses = where_clauses(rules, query.filters, SPECIAL_FILTERS)
     return _to_dicts(conn, select_page(conn, rules, query,
                                        clauses + visible(ctx)))
 

@@ -156,3 +156,31 @@ def test_port_security_on_anothers_network_is_forbidden(api, member,
                     port_security_enabled=False), 403)
     port = _port(api, headers, net)
     assert port['port_security_enabled'] is True
+
+
+def test_filters_on_the_derived_attributes(api, member, project):
+    headers = member(project)
+    off = _net(api, headers, port_security_enabled=False)
+    on = _net(api, headers)
+
+    def ids(path, **params):
+        body = api.ok(api.get(path, headers=headers, params=params))
+        return {item['id'] for item in next(iter(body.values()))}
+    # Shared networks of other tests are listed too: only ours count.
+    mine = {off['id'], on['id']}
+    assert ids('/v2.0/networks', port_security_enabled='false') & mine == {
+        off['id']}
+    assert ids('/v2.0/networks', port_security_enabled='true') & mine == {
+        on['id']}
+    open_port, guarded = _port(api, headers, off), _port(api, headers, on)
+    assert ids('/v2.0/ports', port_security_enabled='false') == {
+        open_port['id']}
+    assert ids('/v2.0/ports', port_security_enabled='true') == {
+        guarded['id']}
+    default = _default(api, headers)
+    assert ids(SG, shared='false') >= {default}
+    assert ids(SG, shared='true') == set()
+    rules = ids('/v2.0/security-group-rules', belongs_to_default_sg='true')
+    assert len(rules) == 4
+    assert ids('/v2.0/security-group-rules',
+               belongs_to_default_sg='false') & rules == set()
