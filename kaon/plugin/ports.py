@@ -210,6 +210,8 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
                 body: dict[str, Any]) -> dict[str, Any]:
     """Apply an update; returns the port as it was before it."""
     row = get_row(conn, ctx, port_id)
+    # Neutron ensures the default group on a port update too.
+    security_groups.ensure_defaults(conn, ctx, [row.project_id])
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
     if 'mac_address' in body:

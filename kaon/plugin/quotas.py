@@ -98,6 +98,17 @@ def reset(conn: Connection, project_id: str) -> None:
         models.quotas.c.project_id == project_id))
 
 
+def check_limit(conn: Connection, project_id: str, resource: str,
+                adding: int) -> None:
+    """409 OverQuota if `adding` alone is more than the limit, whatever is
+    used (Neutron's quota_limit_check: the rules a new group starts with
+    need a rule quota at least that large, but are not counted against
+    what the project holds).  No lock: nothing is counted."""
+    limit = limits(conn, project_id)[resource]
+    if 0 <= limit < adding:
+        raise exc.OverQuota(overs=[resource])
+
+
 def enforce_bodies(conn: Connection, resource: str,
                    bodies: list[dict[str, Any]]) -> None:
     """enforce() for a (bulk) create: what each project adds at once."""

@@ -196,7 +196,11 @@ def copy_template(conn: Connection, group_id: str, project_id: str,
     remote group is the group itself."""
     used = templates.c.used_in_default_sg if is_default \
         else templates.c.used_in_non_default_sg
-    for row in conn.execute(select(templates).where(used.is_(True))):
+    rows = conn.execute(select(templates).where(used.is_(True))).all()
+    if not is_default:
+        quotas.check_limit(conn, project_id, 'security_group_rule',
+                           len(rows))
+    for row in rows:
         body = {field: getattr(row, field) for field in _RULE_FIELDS}
         if body['remote_group_id'] == checks.PARENT:
             body['remote_group_id'] = group_id

@@ -320,3 +320,25 @@ def test_extensions_listed(api):
     assert {'security-group', 'security-groups-default-rules',
             'security-groups-normalized-cidr', 'stateful-security-group',
             'port-security', 'quota_details'} <= aliases
+
+
+def test_default_group_comes_back_on_port_update_and_rule_quota_gates_groups(
+        api, member, project):
+    headers = member(project)
+    net = api.ok(api.post('/v2.0/networks', headers=headers,
+                          json={'network': {'name': unique()}}), 201)[
+        'network']
+    port = api.ok(api.post('/v2.0/ports', headers=headers, json={'port': {
+        'network_id': net['id'], 'security_groups': []}}), 201)['port']
+    default = _groups(api, headers, name='default')[0]
+    api.ok(api.delete(f"{SG}/{default['id']}"), 204)
+    api.ok(api.put(f"/v2.0/ports/{port['id']}", headers=headers,
+                   json={'port': {'name': 'update'}}))
+    assert len(api.ok(api.get(SG, params={
+        'project_id': project, 'name': 'default'}))['security_groups']) == 1
+    # A new group's two template rules need a rule quota of two.
+    api.ok(api.put(f'/v2.0/quotas/{project}', json={'quota': {
+        'security_group_rule': 1}}))
+    api.error(api.post(SG, headers=headers, json={'security_group': {
+        'name': 'x'}}), 409, 'OverQuota', 'security_group_rule')
+    assert [g['name'] for g in _groups(api, headers)] == ['default']
