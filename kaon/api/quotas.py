@@ -32,6 +32,10 @@ def _changes(body: object) -> dict[str, int]:
         raise exc.HTTPBadRequest(msg="Unable to find 'quota' in request body")
     changes = {}
     for name, value in body['quota'].items():
+        if name == 'force':
+            # Neutron's force: set a limit below the usage.  kaon never
+            # refuses that, so there is nothing to force.
+            continue
         if name not in quotas.RESOURCES:
             raise exc.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{name}'")
         try:
@@ -77,6 +81,18 @@ class QuotaItem:
         _authorize(req, 'delete', project_id)
         self.plugin.delete_quota(project_id)
         resp.status = falcon.HTTP_204
+
+
+class QuotaDetails:
+    """GET /v2.0/quotas/<project>/details (quota_details extension)."""
+
+    def __init__(self, plugin: Plugin) -> None:
+        self.plugin = plugin
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               project_id: str) -> None:
+        _authorize(req, 'get', project_id)
+        write_json(resp, {'quota': self.plugin.quota_details(project_id)})
 
 
 class QuotaDefault:

@@ -57,6 +57,22 @@ EXTENSIONS = [
      'policies that control project access to resources.'),
     ('allowed-address-pairs', 'Allowed Address Pairs',
      'Provides allowed address pairs'),
+    ('security-group', 'security-group', 'The security groups extension.'),
+    ('security-groups-default-rules', 'Default rules for security groups',
+     'Configure set of security group rules used as default rules for '
+     'every new security group'),
+    ('security-groups-normalized-cidr',
+     'Normalized CIDR field for security group rules',
+     'Add new field with normalized remote_ip_prefix cidr in SG rule'),
+    ('security-groups-rules-belongs-to-default-sg',
+     'Security group rule belongs to the project\'s default security group',
+     'Flag to determine if the security group rule belongs to the '
+     'project\'s default security group'),
+    ('stateful-security-group', 'Stateful security group',
+     'Indicates if the security group is stateful or not'),
+    ('port-security', 'Port Security', 'Provides port security'),
+    ('quota_details', 'Quota details management support',
+     'Expose functions for quotas usage statistics per project'),
 ]
 
 

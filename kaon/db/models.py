@@ -245,3 +245,85 @@ allowed_address_pairs = Table(
     Column('mac_address', String(32), primary_key=True),
     Column('ip_address', String(64), primary_key=True),
 )
+
+# -- Security groups and port security (Neutron's securitygroups,
+# securitygrouprules, securitygroupdefaultrules, default_security_group,
+# securitygroupportbindings, networksecuritybindings, portsecuritybindings).
+def _rule_columns() -> list[Column[Any]]:
+    """What a rule of a group and a rule of the template share."""
+    return [
+        Column('direction', String(16), nullable=False),
+        Column('ethertype', String(40), nullable=False),
+        Column('protocol', String(40)),
+        Column('port_range_min', Integer),
+        Column('port_range_max', Integer),
+        Column('remote_ip_prefix', String(255)),
+    ]
+
+
+security_groups = Table(
+    'securitygroups', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('project_id', NAME, nullable=False, index=True),
+    Column('name', NAME, nullable=False, default=''),
+    Column('stateful', Boolean, nullable=False, default=True),
+    *_standard_attrs(),
+)
+
+# One row per project: the primary key is what makes two concurrent first
+# uses unable to create two `default` groups.
+default_security_groups = Table(
+    'default_security_group', metadata,
+    Column('project_id', NAME, primary_key=True),
+    Column('security_group_id', UUID,
+           ForeignKey('securitygroups.id', ondelete='CASCADE'),
+           nullable=False, unique=True),
+)
+
+security_group_rules = Table(
+    'securitygrouprules', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('project_id', NAME, nullable=False, index=True),
+    Column('security_group_id', UUID,
+           ForeignKey('securitygroups.id', ondelete='CASCADE'),
+           nullable=False, index=True),
+    # Deleting a group deletes the rules naming it as remote (Neutron's FK).
+    Column('remote_group_id', UUID,
+           ForeignKey('securitygroups.id', ondelete='CASCADE'), index=True),
+    *_rule_columns(),
+    *_standard_attrs(),
+)
+
+# The template every new group's rules are copied from; remote_group_id
+# may be the literal 'PARENT' (the new group itself), so it is no FK.
+default_security_group_rules = Table(
+    'securitygroupdefaultrules', metadata,
+    Column('id', UUID, primary_key=True),
+    *_rule_columns(),
+    Column('remote_group_id', String(255)),
+    Column('description', String(255), nullable=False, default=''),
+    Column('used_in_default_sg', Boolean, nullable=False, default=False),
+    Column('used_in_non_default_sg', Boolean, nullable=False, default=True),
+)
+
+security_group_port_bindings = Table(
+    'securitygroupportbindings', metadata,
+    Column('port_id', UUID, ForeignKey('ports.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('security_group_id', UUID, ForeignKey('securitygroups.id'),
+           primary_key=True, index=True),
+)
+
+network_security_bindings = Table(
+    'networksecuritybindings', metadata,
+    Column('network_id', UUID, ForeignKey('networks.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('port_security_enabled', Boolean, nullable=False, default=True),
+)
+
+port_security_bindings = Table(
+    'portsecuritybindings', metadata,
+    Column('port_id', UUID, ForeignKey('ports.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('port_security_enabled', Boolean, nullable=False, default=True),
+)

@@ -26,12 +26,15 @@ from kaon.plugin import (
     quotas,
     rbac_policies,
     revisions,
+    security_groups,
+    sg_info,
+    sg_rules,
     subnets,
 )
 from kaon.plugin.events import Events
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
-from kaon.wire import DhcpPortBody, NetworkInfo, Port
+from kaon.wire import DhcpPortBody, NetworkInfo, Port, SecurityGroupInfo
 
 LOG = logging.getLogger(__name__)
 # Module-level names: inside the classes `list` is a method or a field.
@@ -67,7 +70,23 @@ _OPS = {
                         rbac_policies.create_policies,
                         rbac_policies.update_policy,
                         rbac_policies.delete_policy),
+    'security_group': _Ops(
+        security_groups.list_security_groups,
+        security_groups.get_security_group,
+        security_groups.create_security_groups,
+        security_groups.update_security_group,
+        security_groups.delete_security_group),
+    'security_group_rule': _Ops(sg_rules.list_rules, sg_rules.get_rule,
+                                sg_rules.create_rules, sg_rules.no_update,
+                                sg_rules.delete_rule),
+    'default_security_group_rule': _Ops(
+        sg_rules.list_templates, sg_rules.get_template,
+        sg_rules.create_templates, sg_rules.no_update_template,
+        sg_rules.delete_template),
 }
+# Listing these is a project's first use of security groups (Neutron
+# creates the default group then).
+_FIRST_USE = ('security_group', 'security_group_rule')
 
 
 class Plugin:
@@ -76,8 +95,25 @@ class Plugin:
         self.events = events or Events()
 
     def list(self, resource: str, ctx: Context, query: ListQuery) -> Items:
+        if resource in _FIRST_USE:
+            self._ensure_default_group(ctx, query)
         with self.db.reading() as conn:
             return _OPS[resource].list(conn, ctx, query)
+
+    def _ensure_default_group(self, ctx: Context, query: ListQuery) -> None:
+        """The default group of the project listed (the first project_id
+        filter, else the caller's), made in a write of its own only if
+        it is missing."""
+        projects = query.filters.get('project_id') or \
+            query.filters.get('tenant_id') or [ctx.project_id]
+        project = str(projects[0])
+        if project != ctx.project_id and not ctx.is_admin:
+            return
+        with self.db.reading() as conn:
+            if security_groups.default_group_id(conn, project):
+                return
+        self.db.write(lambda conn: security_groups.ensure_default(
+            conn, project))
 
     def get(self, resource: str, ctx: Context, item_id: str) -> Item:
         with self.db.reading() as conn:
@@ -146,6 +182,10 @@ class Plugin:
     def get_quota(self, project_id: str) -> dict[str, int]:
         with self.db.reading() as conn:
             return quotas.limits(conn, project_id)
+
+    def quota_details(self, project_id: str) -> dict[str, dict[str, int]]:
+        with self.db.reading() as conn:
+            return quotas.details(conn, project_id)
 
     def list_quotas(self) -> Items:
         with self.db.reading() as conn:
@@ -216,6 +256,14 @@ class Plugin:
         """dhcp_ready_on_ports: with no L2 agent, DHCP ready is ACTIVE."""
         self.db.write(lambda conn: dhcp.set_ports_status(conn, port_ids,
                                                          status))
+
+    # What firewalls ask over RPC (Neutron's SecurityGroupServerRpcMixin).
+    def security_group_info_for_ports(self, ctx: Context,
+                                      port_ids: Ids) -> SecurityGroupInfo:
+        """The ports (ids, id prefixes or tap names), their groups'
+        rules and their remote groups' members (kaon.plugin.sg_info)."""
+        with self.db.reading() as conn:
+            return sg_info.info_for_ports(conn, port_ids)
 
     # Scheduling (Neutron's DhcpAgentSchedulerDbMixin).
     def auto_schedule_networks(self, ctx: Context, host: str) -> Ids:

@@ -10,7 +10,14 @@ from kaon import exceptions as exc
 from kaon.constants import DEVICE_OWNER_DHCP, IPV6_MIN_MTU
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
-from kaon.plugin import common, quotas, rbac, segments
+from kaon.plugin import (
+    common,
+    port_security,
+    quotas,
+    rbac,
+    security_groups,
+    segments,
+)
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 # RFC 791: every IPv4 module must take a 68-octet datagram unfragmented
@@ -41,7 +48,8 @@ def _by_subnet(table: Any, values: list[Any]) -> Any:
                           .where(subnets.c.id.in_(values)))
 
 
-SPECIAL_FILTERS = {'subnets': _by_subnet, **segments.FILTERS}
+SPECIAL_FILTERS = {'subnets': _by_subnet, **segments.FILTERS,
+                   'port_security_enabled': port_security.BY_NETWORK}
 
 
 def list_networks(conn: Connection, ctx: Context,
@@ -65,6 +73,7 @@ def _to_dicts(conn: Connection, ctx: Context,
     tags = common.load_tags(conn, ids)
     provider = segments.attributes(conn, ids)
     mine = rbac.shared_ids(conn, OBJECT_TYPE, ctx.project_id)
+    psec = port_security.network_values(conn, ids)
     result = []
     for row in rows:
         net = common.row_to_dict(row)
@@ -72,6 +81,7 @@ def _to_dicts(conn: Connection, ctx: Context,
         net['shared'] = row.shared or row.id in mine
         net['subnets'] = [s.id for s in subnet_rows[row.id]]
         net['tags'] = tags[row.id]
+        net['port_security_enabled'] = psec[row.id]
         result.append(net)
     return result
 
@@ -131,6 +141,8 @@ def _set_shared(conn: Connection, ctx: Context, row: Any,
 
 def create_networks(conn: Connection, ctx: Context,
                     bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    security_groups.ensure_defaults(conn, ctx,
+                                    (b['project_id'] for b in bodies))
     quotas.enforce_bodies(conn, 'network', bodies)
     ids = []
     for body in bodies:
@@ -142,6 +154,7 @@ def create_networks(conn: Connection, ctx: Context,
         if values.get('shared'):
             rbac.add(conn, OBJECT_TYPE, values['id'], values['project_id'],
                      rbac.WILDCARD)
+        port_security.set_network(conn, values['id'], body, new=True)
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]
@@ -177,6 +190,7 @@ def update_network(conn: Connection, ctx: Context, net_id: str,
                  .values(**values))
     if 'tags' in body:
         common.set_tags(conn, net_id, body['tags'])
+    port_security.set_network(conn, net_id, body, new=False)
 
 
 def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:

@@ -10,14 +10,22 @@ from kaon import exceptions as exc
 from kaon.conf import CONF
 from kaon.context import Context
 from kaon.db import locks
-from kaon.db.models import extra_dhcp_opts, ip_allocations, networks, ports
+from kaon.db.models import (
+    extra_dhcp_opts,
+    ip_allocations,
+    networks,
+    ports,
+    security_group_port_bindings,
+)
 from kaon.ipam import mac as macs
 from kaon.plugin import (
     address_pairs,
     common,
     fixed_ips,
     networks as nets,
+    port_security,
     quotas,
+    security_groups,
 )
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
@@ -46,7 +54,15 @@ def _by_mac(table: Any, values: list[str]) -> Any:
     return table.c.mac_address.in_([macs.normalize(str(v)) for v in values])
 
 
-SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac}
+def _by_security_groups(table: Any, values: list[str]) -> Any:
+    bindings = security_group_port_bindings.c
+    return table.c.id.in_(select(bindings.port_id).where(
+        bindings.security_group_id.in_(values)))
+
+
+SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac,
+                   'security_groups': _by_security_groups,
+                   'port_security_enabled': port_security.BY_PORT}
 
 
 def list_ports(conn: Connection, ctx: Context,
@@ -75,6 +91,7 @@ def to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
              'ip_version': o.ip_version} for o in opts[row.id]]
         port['tags'] = tags[row.id]
         result.append(port)
+    port_security.extend_ports(conn, result)
     return result
 
 
@@ -118,6 +135,8 @@ def create_ports(conn: Connection, ctx: Context,
                  bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The API's (bulk) create: every port is checked against the quota,
     whatever its device_owner."""
+    security_groups.ensure_defaults(conn, ctx,
+                                    (b['project_id'] for b in bodies))
     quotas.enforce_bodies(conn, 'port', bodies)
     return [_create_port(conn, ctx, body) for body in bodies]
 
@@ -175,6 +194,7 @@ def _create_port(conn: Connection, ctx: Context,
     port['allowed_address_pairs'] = address_pairs.replace(
         conn, values['id'], values['mac_address'],
         body.get('allowed_address_pairs') or [], new=True)
+    port.update(port_security.on_create(conn, ctx, port, body, net_row.id))
     return port
 
 
@@ -196,6 +216,8 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
                 body: dict[str, Any]) -> dict[str, Any]:
     """Apply an update; returns the port as it was before it."""
     row = get_row(conn, ctx, port_id)
+    # Neutron ensures the default group on a port update too.
+    security_groups.ensure_defaults(conn, ctx, [row.project_id])
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
     if 'mac_address' in body:
@@ -216,6 +238,7 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
         address_pairs.replace(conn, port_id,
                               values.get('mac_address', row.mac_address),
                               body['allowed_address_pairs'] or [])
+    port_security.on_update(conn, ctx, before, body)
     return before
 
 

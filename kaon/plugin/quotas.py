@@ -36,13 +36,26 @@ from kaon.db import locks, models
 RESOURCES: dict[str, Table] = {'network': models.networks,
                                'subnet': models.subnets,
                                'port': models.ports,
-                               'rbac_policy': models.rbac_policies}
+                               'rbac_policy': models.rbac_policies,
+                               'security_group': models.security_groups,
+                               'security_group_rule':
+                                   models.security_group_rules}
 
 # Neutron's [quotas] quota_rbac_policy (neutron/conf/quota.py).
 RBAC_OPTS = [cfg.IntOpt('quota_rbac_policy', default=10,
                         help='RBAC policies per project; -1 means '
                              'unlimited.')]
 CONF.register_opts(RBAC_OPTS, group='quotas')
+
+# Neutron's security group quota options (neutron/conf/quota.py): same
+# group, names and defaults, so a neutron.conf carries over.
+CONF.register_opts([
+    cfg.IntOpt('quota_security_group', default=10,
+               help='Security groups per project; -1 means unlimited.'),
+    cfg.IntOpt('quota_security_group_rule', default=100,
+               help='Security group rules per project; -1 means '
+                    'unlimited.'),
+], group='quotas')
 
 
 def defaults() -> dict[str, int]:
@@ -55,6 +68,21 @@ def limits(conn: Connection, project_id: str) -> dict[str, int]:
         models.quotas.c.project_id == project_id))
     result.update({r.resource: r.limit for r in rows})
     return result
+
+
+def _used(conn: Connection, project_id: str, resource: str) -> int:
+    table = RESOURCES[resource]
+    return int(conn.execute(select(func.count()).select_from(table).where(
+        table.c.project_id == project_id)).scalar_one())
+
+
+def details(conn: Connection, project_id: str) -> dict[str, dict[str, int]]:
+    """Neutron's quota details: limit, used and reserved per resource
+    (kaon reserves nothing: a create counts and inserts in one
+    transaction)."""
+    return {name: {'limit': limit, 'used': _used(conn, project_id, name),
+                   'reserved': 0}
+            for name, limit in limits(conn, project_id).items()}
 
 
 def projects_with_quotas(conn: Connection) -> list[str]:
@@ -75,6 +103,17 @@ def set_limits(conn: Connection, project_id: str,
 def reset(conn: Connection, project_id: str) -> None:
     conn.execute(delete(models.quotas).where(
         models.quotas.c.project_id == project_id))
+
+
+def check_limit(conn: Connection, project_id: str, resource: str,
+                adding: int) -> None:
+    """409 OverQuota if `adding` alone is more than the limit, whatever is
+    used (Neutron's quota_limit_check: the rules a new group starts with
+    need a rule quota at least that large, but are not counted against
+    what the project holds).  No lock: nothing is counted."""
+    limit = limits(conn, project_id)[resource]
+    if 0 <= limit < adding:
+        raise exc.OverQuota(overs=[resource])
 
 
 def enforce_bodies(conn: Connection, resource: str,
@@ -100,8 +139,5 @@ def enforce(conn: Connection, project_id: str, resource: str,
     if limit < 0:
         return
     locks.hold(conn, f'quota:{project_id}:{resource}')
-    table = RESOURCES[resource]
-    used = conn.execute(select(func.count()).select_from(table).where(
-        table.c.project_id == project_id)).scalar_one()
-    if used + adding > limit:
+    if _used(conn, project_id, resource) + adding > limit:
         raise exc.OverQuota(overs=[resource])

@@ -61,6 +61,10 @@ def admin_context(project_id: str | None = None) -> dict[str, Any]:
     wire['timestamp'] = datetime.datetime.utcnow().strftime(
         '%Y-%m-%d %H:%M:%S.%f')
     wire['project_id'] = project_id
+    # neutron_lib.context.ContextBase.to_dict's additions (every captured
+    # Neutron cast carries them: shared/rpc-examples).
+    wire.update(user_id=None, user_name=None, project_name=None,
+                has_global_access=True, can_set_project_id=True)
     return wire
 
 

@@ -10,7 +10,9 @@ the events.
 
 A notifier serves one plugin (it subscribes to that plugin's events): every
 process whose plugin changes things agents must hear of runs one, an API
-worker as much as the process serving the agents' RPC calls.
+worker as much as the process serving the agents' RPC calls.  It carries
+the security-group casts to the firewall agents too
+(kaon.rpc.sg_notifier), so that every such process sends those as well.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from kaon.constants import DEVICE_ID_RESERVED_DHCP_PORT
 from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
+from kaon.rpc.sg_notifier import SecurityGroupNotifier
 from kaon.wire import (
     NetworkDeleteEvent,
     NetworkEvent,
@@ -60,6 +63,7 @@ class DhcpAgentNotifier:
         self.plugin = plugin
         self.client = common.client(common.DHCP_AGENT, '1.0')
         self._jobs = NetworkWorkQueue(workers=4, name='dhcp-notifier')
+        self.security_groups = SecurityGroupNotifier(plugin)
         handlers: dict[tuple[str, str], Handler] = {
             ('network', 'update'): self._network_updated,
             ('network', 'delete'): self._network_deleted,
@@ -86,10 +90,12 @@ class DhcpAgentNotifier:
         are lost with the process), then finish the casts under way.
         Events after this are refused (and logged by the plugin's event
         bus)."""
-        if not self._jobs.wait_idle(grace):
+        idle = self._jobs.wait_idle(grace)
+        if not self.security_groups.wait_idle(grace) or not idle:
             LOG.warning('DHCP notifier: casts still queued after %.0f s at '
                         'shutdown (lost with this process)', grace)
         self._jobs.shutdown()
+        self.security_groups.stop()
 
     def reschedule(self, network_id: str) -> None:
         """Find agents for a network that lost one (failover)."""
@@ -98,6 +104,7 @@ class DhcpAgentNotifier:
     def wait_idle(self) -> None:
         """Block until every queued event has been cast (tests, shutdown)."""
         self._jobs.wait_idle()
+        self.security_groups.wait_idle()
 
     def _enqueuer(self, handler: Handler
                   ) -> Callable[[str, str, Any, Payload], None]:

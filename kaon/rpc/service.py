@@ -19,6 +19,7 @@ from kaon.plugin.core import Plugin
 from kaon.rpc import common
 from kaon.rpc.dhcp_rpc import AgentExtRpcCallback, DhcpRpcCallback
 from kaon.rpc.notifier import DhcpAgentNotifier
+from kaon.rpc.sg_rpc import SecurityGroupServerRpcCallback
 
 LOG = logging.getLogger(__name__)
 ADMIN = Context.admin()
@@ -32,7 +33,8 @@ class ServerRpc:
         self.notifier = notifier or DhcpAgentNotifier(plugin)
         self.servers = [
             common.server(common.PLUGIN, CONF.host,
-                          [DhcpRpcCallback(plugin)]),
+                          [DhcpRpcCallback(plugin),
+                           SecurityGroupServerRpcCallback(plugin)]),
             common.server(common.REPORTS, CONF.host,
                           [AgentExtRpcCallback(plugin)]),
         ]

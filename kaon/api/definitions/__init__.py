@@ -1,9 +1,20 @@
 """One module per resource, each an attribute map; RESOURCES indexes them."""
-from kaon.api.definitions import agent, network, port, rbac_policy, subnet
+from kaon.api.definitions import (
+    agent,
+    default_security_group_rule,
+    network,
+    port,
+    rbac_policy,
+    security_group,
+    security_group_rule,
+    subnet,
+)
 
 RESOURCES = {r.collection: r for r in
              (network.RESOURCE, subnet.RESOURCE, port.RESOURCE,
-              agent.RESOURCE, rbac_policy.RESOURCE)}
+              agent.RESOURCE, rbac_policy.RESOURCE,
+              security_group.RESOURCE, security_group_rule.RESOURCE,
+              default_security_group_rule.RESOURCE)}
 
 
 def url_path(collection: str) -> str:

@@ -46,4 +46,6 @@ RESOURCE = Resource('network', 'networks', {
     'provider:segmentation_id': Attribute(
         allow_post=True, allow_put=True, validate=v.nullable(v.integer()),
         omit_if_absent=True),
+    'port_security_enabled': Attribute(allow_post=True, allow_put=True,
+                                       validate=v.boolean, default=True),
 })

@@ -24,6 +24,9 @@ def _opt_key(opt: dict[str, Any]) -> tuple[str, int]:
     return opt['opt_name'], opt['ip_version']
 
 
+# null is no group (Neutron's convert_none_to_empty_list).
+SECURITY_GROUPS = v.nullable(v.list_of(v.uuid_like, unique=True))
+
 VNIC_TYPES = ('normal', 'direct', 'macvtap', 'baremetal', 'direct-physical',
               'virtio-forwarder', 'smart-nic', 'vdpa', 'remote-managed')
 
@@ -66,4 +69,12 @@ RESOURCE = Resource('port', 'ports', {
     'allowed_address_pairs': Attribute(allow_post=True, allow_put=True,
                                        validate=allowed_address_pairs,
                                        default=list, is_filter=False),
+    # security-group and port-security: the plugin fills them in when
+    # absent (the project's default group; the network's port security).
+    'security_groups': Attribute(allow_post=True, allow_put=True,
+                                 validate=SECURITY_GROUPS,
+                                 omit_if_absent=True),
+    'port_security_enabled': Attribute(allow_post=True, allow_put=True,
+                                       validate=v.boolean,
+                                       omit_if_absent=True),
 })

@@ -1,7 +1,7 @@
 """RBAC policies and allowed address pairs
 
 Revision ID: 0004_rbac_address_pairs
-Revises: 0002_agents
+Revises: 0003_security_groups
 
 Every network stored with shared = true gets the '*' access_as_shared
 policy that now says so (owned by the network's project, as Neutron's own
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0004_rbac_address_pairs'
-down_revision = '0002_agents'
+down_revision = '0003_security_groups'
 branch_labels = None
 depends_on = None
 

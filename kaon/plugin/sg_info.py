@@ -1,0 +1,171 @@
+"""What a firewall needs to filter some ports: Neutron's
+security_group_info_for_ports (SecurityGroupInfoAPIMixin and
+SecurityGroupServerRpcMixin), in three queries.
+
+- devices: the ports asked for (by id, or by the id's prefix an
+  interface name carries), network infrastructure's own ports left out;
+  each the API's port dict with `device`, its addresses as plain strings
+  in `fixed_ips`, and `security_group_rules` holding only the provider
+  rules (DHCP replies and router advertisements that must reach it).
+- security_groups: every group of those ports, each with its rules, as
+  Neutron sends them: only keys whose value is not None, the remote
+  prefix as `source_ip_prefix` (ingress) or `dest_ip_prefix` (egress) in
+  its normalized form, and the group's `stateful` flag.
+- sg_member_ips: for every group a rule names as remote group, per
+  ethertype those rules use, its members' addresses as [ip, mac] pairs:
+  [ip, None] for fixed IPs (Neutron does not read the ports table for
+  them), [ip, mac] for allowed address pairs.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, cast
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Connection
+
+from kaon.db.models import (
+    ip_allocations,
+    ports,
+    security_group_port_bindings as bindings,
+    security_group_rules as rules,
+    security_groups,
+)
+from kaon.plugin import (
+    common,
+    port_security,
+    ports as port_rows,
+    sg_rule_checks,
+)
+from kaon.wire import SecurityGroupInfo
+
+# neutron_lib.constants.INTERFACE_PREFIXES: the names a device may carry.
+INTERFACE_PREFIXES = ('tap', 'qvo', 'qvb', 'qr-', 'qg-', 'sg-', 'fp-',
+                      'rfp-', 'fg-')
+_PREFIX_KEY = {'ingress': 'source_ip_prefix', 'egress': 'dest_ip_prefix'}
+# DHCP server port, client port per IP version.
+_DHCP = {4: (67, 68, 'IPv4'), 6: (547, 546, 'IPv6')}
+_ICMPV6_RA = 134
+_RULE_KEYS = ('protocol', 'port_range_min', 'port_range_max',
+              'remote_group_id')
+
+
+def _port_id(device: str) -> str:
+    for prefix in INTERFACE_PREFIXES:
+        if device.startswith(prefix):
+            return device[len(prefix):]
+    return device
+
+
+def _devices(conn: Connection, devices: list[str]) -> dict[str, Any]:
+    wanted = {_port_id(d): d for d in devices}
+    found = conn.execute(select(ports).where(or_(
+        ports.c.id.in_([i for i in wanted if len(i) == 36]),
+        *[ports.c.id.startswith(i) for i in wanted if len(i) < 36]))).all()
+    result = {}
+    for port in port_rows.to_dicts(conn, list(found)):
+        if port_security.trusted(port):
+            continue
+        asked = next(i for i in wanted if port['id'].startswith(i))
+        port['device'] = wanted[asked]
+        port['fixed_ips'] = [ip['ip_address'] for ip in port['fixed_ips']]
+        port['security_group_rules'] = _provider_rules(port['fixed_ips'])
+        port['security_group_source_groups'] = []
+        port['security_group_remote_address_groups'] = []
+        result[port['id']] = port
+    return result
+
+
+def _provider_rules(addresses: list[str]) -> list[dict[str, Any]]:
+    """Neutron's _apply_provider_rule: a router advertisement for a port
+    with IPv6, and DHCP replies to the port's own addresses."""
+    versions = {a: ipaddress.ip_address(a).version for a in addresses}
+    result: list[dict[str, Any]] = []
+    if 6 in versions.values():
+        result.append({'direction': 'ingress', 'ethertype': 'IPv6',
+                       'protocol': 'ipv6-icmp',
+                       'source_port_range_min': _ICMPV6_RA})
+    for version, extra in ((4, '255.255.255.255/32'), (6, 'fe80::/64')):
+        bits = 32 if version == 4 else 128
+        dests = [f'{a}/{bits}' for a, v in versions.items() if v == version]
+        server, client, ethertype = _DHCP[version]
+        result += [{'direction': 'ingress', 'ethertype': ethertype,
+                    'protocol': 'udp', 'port_range_min': client,
+                    'port_range_max': client,
+                    'source_port_range_min': server,
+                    'source_port_range_max': server,
+                    'dest_ip_prefix': dest} for dest in dests + [extra]]
+    return result
+
+
+def _wire_rule(row: Any, stateful: bool) -> dict[str, Any]:
+    rule: dict[str, Any] = {'direction': row.direction,
+                            'ethertype': row.ethertype}
+    for key in _RULE_KEYS:
+        if getattr(row, key) is not None:
+            rule[key] = getattr(row, key)
+    if row.remote_ip_prefix is not None:
+        rule[_PREFIX_KEY[row.direction]] = sg_rule_checks.normalized_cidr(
+            row.remote_ip_prefix)
+    rule['stateful'] = stateful
+    return rule
+
+
+def member_pairs(conn: Connection, port_ids: list[str]
+                 ) -> dict[str, list[tuple[str, str]]]:
+    """Each port's allowed address pairs as (ip, mac), which are members
+    of its groups too: none while ports have no address pairs."""
+    return {}
+
+
+def _members(conn: Connection, wanted: dict[str, set[str]]
+             ) -> dict[str, dict[str, list[list[str | None]]]]:
+    """The addresses of each remote group, for the ethertypes asked."""
+    members: dict[str, dict[str, set[tuple[str, str | None]]]] = {
+        gid: {eth: set() for eth in eths} for gid, eths in wanted.items()}
+    rows = conn.execute(select(
+        bindings.c.security_group_id, bindings.c.port_id,
+        ip_allocations.c.ip_address).join(
+        ip_allocations, ip_allocations.c.port_id == bindings.c.port_id).where(
+        bindings.c.security_group_id.in_(list(wanted)))).all()
+    pairs = member_pairs(conn, sorted({r.port_id for r in rows}))
+    for row in rows:
+        found: list[tuple[str, str | None]] = [(row.ip_address, None)]
+        found += pairs.get(row.port_id, [])
+        for ip, mac in found:
+            eth = f'IPv{ipaddress.ip_interface(ip).version}'
+            if eth in members[row.security_group_id]:
+                members[row.security_group_id][eth].add((ip, mac))
+    return {gid: {eth: [list(m) for m in sorted(found, key=str)]
+                  for eth, found in eths.items()}
+            for gid, eths in members.items()}
+
+
+def info_for_ports(conn: Connection, devices: list[str]
+                   ) -> SecurityGroupInfo:
+    ports_by_id = _devices(conn, devices)
+    group_ids = sorted({g for p in ports_by_id.values()
+                        for g in p['security_groups']})
+    stateful = dict(conn.execute(select(
+        security_groups.c.id, security_groups.c.stateful).where(
+        security_groups.c.id.in_(group_ids))).tuples().all())
+    by_group = common.rows_by(conn, rules, 'security_group_id', group_ids,
+                              rules.c.created_at, rules.c.id)
+    result: dict[str, list[dict[str, Any]]] = {}
+    remote: dict[str, set[str]] = {}
+    for gid in group_ids:
+        result[gid] = []
+        for row in by_group[gid]:
+            rule = _wire_rule(row, stateful[gid])
+            if rule not in result[gid]:
+                result[gid].append(rule)
+            if row.remote_group_id:
+                remote.setdefault(row.remote_group_id, set()).add(
+                    row.ethertype)
+    for port in ports_by_id.values():
+        port['security_group_source_groups'] = sorted(
+            {r.remote_group_id for g in port['security_groups']
+             for r in by_group[g] if r.remote_group_id})
+    return cast(SecurityGroupInfo, {
+        'devices': ports_by_id, 'security_groups': result,
+        'sg_member_ips': _members(conn, remote)})
