@@ -1,0 +1,88 @@
+"""Cutting the established flows a removed rule or member had allowed.
+
+A stateful firewall accepts every packet of an established flow before it
+reads a rule, so removing a rule alone would not stop a flow it had let
+in.  Neutron's iptables driver therefore deletes the conntrack entries
+between the ports of the group and the rule's remote addresses
+(`conntrack -D -f <family> -p <proto> -d <port ip> -s <remote> -w <zone>`,
+neutron/agent/linux/ip_conntrack.py), and does the same for the addresses
+that left a remote group.  A flow still allowed by another rule is picked
+up again as new by its next packet and passes (TCP's loose pickup,
+nf_conntrack_tcp_loose, is on by default); one no rule allows is dropped.
+
+Here the same over ctnetlink (pyroute2's Conntrack, in-process, no
+conntrack-tools): one dump per zone and family, filtered by the kernel on
+the zone, matched here, and deleted entry by entry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import socket
+from typing import Iterable
+
+from pyroute2 import Conntrack
+from pyroute2.netlink.exceptions import NetlinkError
+
+LOG = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclasses.dataclass(frozen=True)
+class Cut:
+    """Flows to cut in one zone: between `local` (the port's addresses)
+    and `remote` (None: any address); `inbound`: the far end opened them
+    (an ingress rule), else the port did; `protocol` None: any."""
+    zone: int
+    version: int
+    local: frozenset[str]
+    remote: frozenset[Network] | None
+    inbound: bool
+    protocol: int | None = None
+
+    def matches(self, proto: int, src: str, dst: str) -> bool:
+        if self.protocol is not None and proto != self.protocol:
+            return False
+        near, far = (dst, src) if self.inbound else (src, dst)
+        if near not in self.local:
+            return False
+        if self.remote is None:
+            return True
+        address = ipaddress.ip_address(far)
+        return any(address in net for net in self.remote)
+
+
+def networks(addresses: Iterable[str]) -> frozenset[Network]:
+    return frozenset(ipaddress.ip_network(a, strict=False)
+                     for a in addresses)
+
+
+def cut(cuts: Iterable[Cut]) -> int:
+    """Delete the conntrack entries the cuts describe; how many."""
+    by_key: dict[tuple[int, int], list[Cut]] = {}
+    for each in cuts:
+        if each.local:
+            by_key.setdefault((each.zone, each.version), []).append(each)
+    deleted = 0
+    for (zone, version), group in by_key.items():
+        family = socket.AF_INET if version == 4 else socket.AF_INET6
+        with Conntrack(nfgen_family=family) as ct:
+            for entry in list(ct.dump_entries(zone=zone)):
+                orig = entry.tuple_orig
+                if any(c.matches(orig.proto, orig.saddr, orig.daddr)
+                       for c in group):
+                    deleted += _delete(ct, entry, zone)
+    return deleted
+
+
+def _delete(ct: Conntrack, entry: object, zone: int) -> int:
+    try:
+        ct.entry('del', tuple_orig=entry.tuple_orig,  # type: ignore[attr-defined]
+                 zone=zone)
+    except NetlinkError as err:
+        # ENOENT: the flow ended (or was cut) between dump and delete.
+        LOG.debug('conntrack delete: %s', err)
+        return 0
+    return 1
