@@ -66,7 +66,8 @@ def _tables(table: str) -> str:
     return delete_tables(table) + f"""table bridge {table} {{
   map from_vm {{ type ifname : verdict; }}
   map to_vm {{ type ifname : verdict; }}
-  chain prerouting_in {{ type filter hook prerouting priority -200; policy accept;
+  chain prerouting_in {{ type filter hook prerouting priority -200;
+    policy accept;
     iifname vmap @from_vm; }}
   chain forward_out {{ type filter hook forward priority -200; policy accept;
     oifname vmap @to_vm; }}
