@@ -215,8 +215,8 @@ def test_rule_deleted_by_hand_is_restored_by_resync(
 
     with caplog.at_level(logging.WARNING):
         repaired = host.agent.check()
-    assert repaired == [f'chain inet sg-icmp-ingress: 0 rules, should be '
-                        f'1 (1 restored, 0 removed)']
+    assert repaired == ['chain inet sg-icmp-ingress: 0 rules, should be '
+                        '1 (1 restored, 0 removed)']
     assert 'firewall repaired: chain inet sg-icmp-ingress' in caplog.text
     assert a.pings(b)
     assert host.agent.check() == []
