@@ -140,7 +140,8 @@ class Stream:
 
 def wait_listening(vm: Vm, port: int, timeout: float = 5) -> None:
     deadline = time.monotonic() + timeout
-    while f':{port:04X} ' not in vm.sh('cat', '/proc/net/tcp', '/proc/net/tcp6').stdout:
+    tables = ('/proc/net/tcp', '/proc/net/tcp6')
+    while f':{port:04X} ' not in vm.sh('cat', *tables).stdout:
         assert time.monotonic() < deadline, f'nothing listens on {port}'
         time.sleep(0.02)
 
