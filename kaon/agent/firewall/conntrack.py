@@ -10,22 +10,18 @@ that left a remote group.  A flow still allowed by another rule is picked
 up again as new by its next packet and passes (TCP's loose pickup,
 nf_conntrack_tcp_loose, is on by default); one no rule allows is dropped.
 
-Here the same over ctnetlink (pyroute2's Conntrack, in-process, no
-conntrack-tools): one dump per zone and family, filtered by the kernel on
-the zone, matched here, and deleted entry by entry.
+Here the same over ctnetlink (kaon.agent.firewall.ctnetlink, in-process,
+no conntrack-tools): one dump per zone and family, filtered by the kernel
+on the zone, matched here, and deleted entry by entry.
 """
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import logging
 import socket
 from typing import Iterable
 
-from pyroute2 import Conntrack
-from pyroute2.netlink.exceptions import NetlinkError
-
-LOG = logging.getLogger(__name__)
+from kaon.agent.firewall import ctnetlink
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -60,29 +56,19 @@ def networks(addresses: Iterable[str]) -> frozenset[Network]:
 
 
 def cut(cuts: Iterable[Cut]) -> int:
-    """Delete the conntrack entries the cuts describe; how many."""
+    """Delete the conntrack entries the cuts describe; how many.
+
+    :raises OSError: ctnetlink refused (no CAP_NET_ADMIN)."""
     by_key: dict[tuple[int, int], list[Cut]] = {}
     for each in cuts:
         if each.local:
             by_key.setdefault((each.zone, each.version), []).append(each)
     deleted = 0
-    for (zone, version), group in by_key.items():
-        family = socket.AF_INET if version == 4 else socket.AF_INET6
-        with Conntrack(nfgen_family=family) as ct:
-            for entry in list(ct.dump_entries(zone=zone)):
-                orig = entry.tuple_orig
-                if any(c.matches(orig.proto, orig.saddr, orig.daddr)
+    with ctnetlink.Conntrack() as ct:
+        for (zone, version), group in by_key.items():
+            family = socket.AF_INET if version == 4 else socket.AF_INET6
+            for flow in ct.flows(family, zone):
+                if any(c.matches(flow.proto, flow.src, flow.dst)
                        for c in group):
-                    deleted += _delete(ct, entry, zone)
+                    deleted += ct.delete(family, flow)
     return deleted
-
-
-def _delete(ct: Conntrack, entry: object, zone: int) -> int:
-    try:
-        ct.entry('del', tuple_orig=entry.tuple_orig,  # type: ignore[attr-defined]
-                 zone=zone)
-    except NetlinkError as err:
-        # ENOENT: the flow ended (or was cut) between dump and delete.
-        LOG.debug('conntrack delete: %s', err)
-        return 0
-    return 1

@@ -15,6 +15,7 @@ Semantics are Neutron's iptables firewall driver's
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Iterable
 
@@ -164,6 +165,13 @@ def member_ips(members: SecurityGroupMembers, ethertype: str) -> list[str]:
 def set_elements(addresses: Iterable[str], version: int) -> list[str]:
     """A remote group's addresses (ips, or CIDRs from address pairs) as
     the non-overlapping elements an interval set accepts."""
+    return list(_elements(tuple(addresses), version))
+
+
+@functools.lru_cache(maxsize=4096)
+def _elements(addresses: tuple[str, ...], version: int) -> tuple[str, ...]:
+    # Cached: every apply compares the sets of every group in use, and
+    # a 200-member group's addresses rarely change between two applies.
     nets = [ipaddress.ip_network(a, strict=False) for a in addresses]
     merged: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
     if version == 4:
@@ -172,8 +180,8 @@ def set_elements(addresses: Iterable[str], version: int) -> list[str]:
     else:
         merged = list(ipaddress.collapse_addresses(
             n for n in nets if isinstance(n, ipaddress.IPv6Network)))
-    return [str(n) if n.num_addresses > 1 else str(n.network_address)
-            for n in merged]
+    return tuple(str(n) if n.num_addresses > 1 else str(n.network_address)
+                 for n in merged)
 
 
 # -- a port's chains ------------------------------------------------------

@@ -116,7 +116,8 @@ def build(table: str, wanted: State, applied: State | None) -> str:
     head = ''
     if applied is None:
         head, applied = _tables(table), State()
-    _sets(out, wanted.sets(), applied.sets())
+    wanted_sets, applied_sets = wanted.sets(), applied.sets()
+    _sets(out, wanted_sets, applied_sets)
     _groups(out, wanted, applied)
     _ports(out, wanted, applied)
     for bridge, zone in wanted.zones.items():
@@ -127,7 +128,7 @@ def build(table: str, wanted: State, applied: State | None) -> str:
     for sg in applied.groups() - wanted.groups():
         for direction in DIRECTIONS:
             out.delete_chain('inet', R.group_chain(sg, direction))
-    for name in set(applied.sets()) - set(wanted.sets()):
+    for name in set(applied_sets) - set(wanted_sets):
         out.lines.append(f'delete set inet {table} {name}')
     body = '\n'.join(out.lines)
     return head + body + ('\n' if body else '')
