@@ -220,3 +220,23 @@ def test_rule_deleted_by_hand_is_restored_by_resync(
     assert 'firewall repaired: chain inet sg-icmp-ingress' in caplog.text
     assert a.pings(b)
     assert host.agent.check() == []
+
+
+def test_egress_rules_bind_the_sender(host: Host) -> None:
+    host.server.rules = {
+        'out-icmp': [{'direction': 'egress', 'ethertype': 'IPv4',
+                      'protocol': 'icmp'}],
+        'open': OPEN}
+    a = host.vm('a', 11, ['out-icmp'])
+    b = host.vm('b', 12, ['open'])
+    host.agent.sync()
+    assert a.pings(b)
+    assert not b.pings(a)
+    assert not connects(a, b, 80)
+    host.server.rules['out-icmp'].append(
+        {'direction': 'egress', 'ethertype': 'IPv4', 'protocol': 'tcp',
+         'port_range_min': 80, 'port_range_max': 80,
+         'remote_ip_prefix': f'{b.ip}/32'})
+    host.agent.security_groups_rule_updated(['out-icmp'])
+    assert connects(a, b, 80)
+    assert not connects(a, b, 81)

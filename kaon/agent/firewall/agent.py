@@ -14,11 +14,11 @@ the driver repair whatever was changed behind its back.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from kaon import naming
 from kaon.agent.firewall.base import FirewallDriver, FirewallError, deferred
-from kaon.agent.linux import ip_lib
 from kaon.wire import (
     Port,
     SecurityGroupInfo,
@@ -27,6 +27,7 @@ from kaon.wire import (
 )
 
 LOG = logging.getLogger(__name__)
+SYS_NET = '/sys/class/net'
 
 
 class FirewallAgent:
@@ -42,11 +43,19 @@ class FirewallAgent:
         self._rules: dict[str, list[SecurityGroupRule]] = {}
 
     def taps(self) -> set[str]:
-        """kaon taps on kaon bridges, now."""
-        return {tap for bridge in ip_lib.list_devices()
-                if bridge.startswith(self.bridge_prefix)
-                for tap in ip_lib.bridge_ports(bridge)
-                if tap.startswith(naming.TAP_PREFIX)}
+        """kaon taps on kaon bridges, now: from sysfs (a bridge's ports
+        are the entries of its brif/), a directory read per bridge where
+        a netlink dump decoded by pyroute2 took a second for 400 links."""
+        found: set[str] = set()
+        for bridge in os.listdir(SYS_NET):
+            if bridge.startswith(self.bridge_prefix):
+                try:
+                    ports = os.listdir(os.path.join(SYS_NET, bridge, 'brif'))
+                except OSError:     # not a bridge, or gone meanwhile
+                    continue
+                found.update(p for p in ports
+                             if p.startswith(naming.TAP_PREFIX))
+        return found
 
     # -- SecurityGroupUpdates ------------------------------------------------
     def security_groups_rule_updated(self, security_groups: list[str]

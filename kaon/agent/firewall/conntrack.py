@@ -11,14 +11,13 @@ up again as new by its next packet and passes (TCP's loose pickup,
 nf_conntrack_tcp_loose, is on by default); one no rule allows is dropped.
 
 Here the same over ctnetlink (kaon.agent.firewall.ctnetlink, in-process,
-no conntrack-tools): one dump per zone and family, filtered by the kernel
-on the zone, matched here, and deleted entry by entry.
+no conntrack-tools): one dump of the table per change, whatever the
+zones and families, matched here, and deleted entry by entry.
 """
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import socket
 from typing import Iterable
 
 from kaon.agent.firewall import ctnetlink
@@ -59,16 +58,16 @@ def cut(cuts: Iterable[Cut]) -> int:
     """Delete the conntrack entries the cuts describe; how many.
 
     :raises OSError: ctnetlink refused (no CAP_NET_ADMIN)."""
-    by_key: dict[tuple[int, int], list[Cut]] = {}
+    by_zone: dict[int, list[Cut]] = {}
     for each in cuts:
         if each.local:
-            by_key.setdefault((each.zone, each.version), []).append(each)
+            by_zone.setdefault(each.zone, []).append(each)
+    if not by_zone:
+        return 0
     deleted = 0
     with ctnetlink.Conntrack() as ct:
-        for (zone, version), group in by_key.items():
-            family = socket.AF_INET if version == 4 else socket.AF_INET6
-            for flow in ct.flows(family, zone):
-                if any(c.matches(flow.proto, flow.src, flow.dst)
-                       for c in group):
-                    deleted += ct.delete(family, flow)
+        for flow in ct.flows():
+            if any(c.matches(flow.proto, flow.src, flow.dst)
+                   for c in by_zone.get(flow.zone, [])):
+                deleted += ct.delete(flow)
     return deleted

@@ -3,10 +3,9 @@
 pyroute2's Conntrack decodes every attribute of every entry through its
 generic NLA machinery: about 2 ms per entry and 40 ms per dump here, too
 slow for a firewall that cuts flows on every rule removal.  The protocol
-is small (linux/netfilter/nfnetlink_conntrack.h): a dump request carrying
-CTA_ZONE (the kernel filters on it since 5.x; entries are checked again
-here), answers whose CTA_TUPLE_ORIG holds addresses and protocol, and a
-delete that sends that same CTA_TUPLE_ORIG back with the zone.
+is small (linux/netfilter/nfnetlink_conntrack.h): a dump request, answers
+whose CTA_TUPLE_ORIG holds addresses and protocol (CTA_ZONE their zone),
+and a delete that sends that same CTA_TUPLE_ORIG back with the zone.
 """
 from __future__ import annotations
 
@@ -100,19 +99,20 @@ class Conntrack:
                     return
                 yield kind, payload[4:]
 
-    def flows(self, family: int, zone: int) -> list[Flow]:
-        """The entries of `zone` (AF_INET or AF_INET6)."""
-        self._send(IPCTNL_MSG_CT_GET, NLM_F_DUMP, family,
-                   _attr(CTA_ZONE, struct.pack('!H', zone)))
+    def flows(self) -> list[Flow]:
+        """Every entry, IPv4 and IPv6 (one walk of the kernel's table,
+        whose cost is its bucket count, however few entries match)."""
+        self._send(IPCTNL_MSG_CT_GET, NLM_F_DUMP, socket.AF_UNSPEC, b'')
         found = []
         for _, payload in self._replies():
             flow = _flow(payload)
-            if flow is not None and flow.zone == zone:
+            if flow is not None:
                 found.append(flow)
         return found
 
-    def delete(self, family: int, flow: Flow) -> bool:
+    def delete(self, flow: Flow) -> bool:
         """Delete one entry; False if it was already gone."""
+        family = socket.AF_INET6 if ':' in flow.src else socket.AF_INET
         self._send(IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family,
                    flow.tuple_attr + _attr(CTA_ZONE,
                                            struct.pack('!H', flow.zone)))

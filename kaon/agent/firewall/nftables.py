@@ -27,13 +27,20 @@ import logging
 import threading
 
 from kaon import naming
-from kaon.agent.firewall import conntrack, drift, rules as R, script
+from kaon.agent.firewall import (
+    conntrack,
+    drift,
+    ports as P,
+    rules as R,
+    script,
+)
 from kaon.agent.firewall.base import FirewallError
 from kaon.agent.firewall.nft import Nft, NftError
 from kaon.agent.firewall.script import State
 from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
 
 LOG = logging.getLogger(__name__)
+TABLE = 'kaon_fw'
 SYSCTLS = ('/proc/sys/net/bridge/bridge-nf-call-iptables',
            '/proc/sys/net/bridge/bridge-nf-call-ip6tables')
 
@@ -41,7 +48,7 @@ SYSCTLS = ('/proc/sys/net/bridge/bridge-nf-call-iptables',
 class NftablesDriver:
     """kaon.agent.firewall.base.FirewallDriver over nftables."""
 
-    def __init__(self, bridge_prefix: str = 'brq', table: str = R.TABLE,
+    def __init__(self, bridge_prefix: str = 'brq', table: str = TABLE,
                  nft: Nft | None = None) -> None:
         self.bridge_prefix = bridge_prefix
         self.table = table
@@ -136,7 +143,7 @@ class NftablesDriver:
         if self._applied is not None:
             taken |= set(self._applied.numbers.values())
         if pid not in self._wanted.numbers:
-            free = next((n for n in range(1, R.MAX_PORT_NUMBER + 1)
+            free = next((n for n in range(1, P.MAX_PORT_NUMBER + 1)
                          if n not in taken), None)
             if free is None:
                 raise FirewallError('more than 65535 filtered ports')
@@ -170,7 +177,8 @@ class NftablesDriver:
 
     def _apply(self) -> None:
         wanted, applied = self._wanted, self._applied
-        text = script.build(self.table, wanted, applied)
+        text = script.build(self.table, wanted, applied,
+                            self.bridge_prefix)
         if not text:
             return
         self._run(text)

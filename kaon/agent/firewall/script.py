@@ -15,7 +15,7 @@ import ipaddress
 from typing import Iterable
 
 from kaon import naming
-from kaon.agent.firewall import conntrack, rules as R
+from kaon.agent.firewall import conntrack, ports as P, rules as R
 from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
 
 ETHERTYPES = ('IPv4', 'IPv6')
@@ -62,36 +62,45 @@ def delete_tables(table: str) -> str:
                    for family in ('bridge', 'inet'))
 
 
+def _chain(name: str, hook: str, rules: list[str]) -> str:
+    head = (f'type filter hook {hook}; policy accept; ' if hook else '')
+    return f'  chain {name} {{ {head}\n' + ''.join(
+        f'    {rule}\n' for rule in rules) + '  }\n'
+
+
 def _tables(table: str) -> str:
-    return delete_tables(table) + f"""table bridge {table} {{
-  map from_vm {{ type ifname : verdict; }}
-  map to_vm {{ type ifname : verdict; }}
-  chain prerouting_in {{ type filter hook prerouting priority -200;
-    policy accept;
-    iifname vmap @from_vm; }}
-  chain forward_out {{ type filter hook forward priority -200; policy accept;
-    oifname vmap @to_vm; }}
-}}
-table inet {table} {{
-  map zones {{ typeof iifname : ct zone; }}
-  map vm_out {{ type mark : verdict; }}
-  map vm_in {{ type mark : verdict; }}
-  chain raw {{ type filter hook prerouting priority -300; policy accept;
-    ct zone set iifname map @zones; }}
-  chain out_fwd {{ type filter hook forward priority 0; policy accept;
-    meta mark & {R.MARK_IN:#010x} vmap @vm_out; }}
-  chain out_input {{ type filter hook input priority 0; policy accept;
-    meta mark & {R.MARK_IN:#010x} vmap @vm_out; }}
-  chain in_fwd {{ type filter hook forward priority 10; policy accept;
-    meta mark & {R.MARK_OUT:#010x} vmap @vm_in; }}
-}}
-"""
+    """Both tables with what every port shares (kaon.agent.firewall.ports
+    describes the layout)."""
+    bridge = ''.join(
+        f'  set {name} {{ typeof {key}; '
+        + ('flags interval; ' if interval else '') + '}\n'
+        for name, (key, interval) in P.BRIDGE_SETS.items())
+    bridge += '  map dst_marks { typeof oifname : meta mark; }\n'
+    bridge += _chain('prerouting_in', 'prerouting priority -200',
+                     ['iifname @filtered jump spoof'])
+    bridge += _chain('spoof', '', P.SPOOF)
+    bridge += _chain('forward_out', 'forward priority -200',
+                     ['meta mark set oifname map @dst_marks'])
+    inet = ('  map zones { typeof iifname : ct zone; }\n'
+            '  map vm_out { typeof iifname . ether saddr : verdict; }\n'
+            '  map vm_in { type mark : verdict; }\n')
+    inet += _chain('raw', 'prerouting priority -300',
+                   ['ct zone set iifname map @zones'])
+    out = ['iifname . ether saddr vmap @vm_out']
+    inet += _chain('out_fwd', 'forward priority 0', out)
+    inet += _chain('out_input', 'input priority 0', out)
+    inet += _chain('in_fwd', 'forward priority 10', ['meta mark vmap @vm_in'])
+    for direction in DIRECTIONS:
+        inet += _chain(P.always_chain(direction), '', P.ALWAYS[direction])
+    return (delete_tables(table) + f'table bridge {table} {{\n{bridge}}}\n'
+            f'table inet {table} {{\n{inet}}}\n')
 
 
 class _Script:
     def __init__(self, table: str) -> None:
         self.table = table
         self.lines: list[str] = []
+        self.deletions: list[str] = []      # after every reference went
 
     def chain(self, family: str, name: str, rules: Iterable[str],
               new: bool) -> None:
@@ -101,16 +110,18 @@ class _Script:
                        for rule in rules]
 
     def element(self, verb: str, family: str, name: str,
-                elements: list[str]) -> None:
-        if elements:
+                elements: Iterable[str]) -> None:
+        listed = ', '.join(elements)
+        if listed:
             self.lines.append(f'{verb} element {family} {self.table} {name} '
-                              '{ ' + ', '.join(elements) + ' }')
+                              f'{{ {listed} }}')
 
-    def delete_chain(self, family: str, name: str) -> None:
-        self.lines.append(f'delete chain {family} {self.table} {name}')
+    def delete(self, kind: str, family: str, name: str) -> None:
+        self.deletions.append(f'delete {kind} {family} {self.table} {name}')
 
 
-def build(table: str, wanted: State, applied: State | None) -> str:
+def build(table: str, wanted: State, applied: State | None,
+          bridge_prefix: str) -> str:
     """The script taking the kernel from `applied` to `wanted`."""
     out = _Script(table)
     head = ''
@@ -119,7 +130,7 @@ def build(table: str, wanted: State, applied: State | None) -> str:
     wanted_sets, applied_sets = wanted.sets(), applied.sets()
     _sets(out, wanted_sets, applied_sets)
     _groups(out, wanted, applied)
-    _ports(out, wanted, applied)
+    _ports(out, wanted, applied, bridge_prefix)
     for bridge, zone in wanted.zones.items():
         if applied.zones.get(bridge) != zone:
             if bridge in applied.zones:
@@ -127,10 +138,10 @@ def build(table: str, wanted: State, applied: State | None) -> str:
             out.element('add', 'inet', 'zones', [f'"{bridge}" : {zone}'])
     for sg in applied.groups() - wanted.groups():
         for direction in DIRECTIONS:
-            out.delete_chain('inet', R.group_chain(sg, direction))
+            out.delete('chain', 'inet', R.group_chain(sg, direction))
     for name in set(applied_sets) - set(wanted_sets):
-        out.lines.append(f'delete set inet {table} {name}')
-    body = '\n'.join(out.lines)
+        out.delete('set', 'inet', name)
+    body = '\n'.join(out.lines + out.deletions)
     return head + body + ('\n' if body else '')
 
 
@@ -162,51 +173,52 @@ def _groups(out: _Script, wanted: State, applied: State) -> None:
                        if r['direction'] == direction], new=sg not in had)
 
 
-def _ports(out: _Script, wanted: State, applied: State) -> None:
+def _ports(out: _Script, wanted: State, applied: State,
+           bridge_prefix: str) -> None:
+    """Port chains first (a map element may jump to them), then element
+    deletions before additions (a key may move from one port to another),
+    chain deletions last (out.deletions)."""
+    gone: P.Elements = {}
+    came: P.Elements = {}
+
+    def owned(state: State, pid: str) -> P.Elements:
+        port = state.ports[pid]
+        return P.elements(port, state.numbers[pid], naming.bridge(
+            bridge_prefix, port['network_id']))
+
     for pid, port in wanted.ports.items():
-        number = wanted.numbers[pid]
         old = applied.ports.get(pid)
-        renumbered = old is not None and applied.numbers[pid] != number
-        if renumbered:
-            _unmap(out, pid, applied)
-        if old is not None and old == port and not renumbered:
+        if old == port and applied.numbers[pid] == wanted.numbers[pid]:
             continue
-        new = old is None
         groups = port.get('security_groups') or []
-        out.chain('bridge', R.spoof_chain(pid), R.spoof_rules(port, number),
-                  new)
-        out.chain('bridge', R.dest_chain(pid), R.dest_rules(number), new)
-        for direction in DIRECTIONS:
-            out.chain('inet', R.port_chain(direction, pid),
-                      R.port_rules(direction, groups), new)
-        if new or renumbered:
-            _map(out, pid, number)
+        if old is None or old.get('security_groups') != groups:
+            for direction in DIRECTIONS:
+                out.chain('inet', P.port_chain(direction, pid),
+                          P.port_rules(direction, groups), new=old is None)
+        _diff(owned(applied, pid) if old is not None else {},
+              owned(wanted, pid), gone, came)
     for pid in set(applied.ports) - set(wanted.ports):
-        _unmap(out, pid, applied)
-        out.delete_chain('bridge', R.spoof_chain(pid))
-        out.delete_chain('bridge', R.dest_chain(pid))
+        _diff(owned(applied, pid), {}, gone, came)
         for direction in DIRECTIONS:
-            out.delete_chain('inet', R.port_chain(direction, pid))
+            out.delete('chain', 'inet', P.port_chain(direction, pid))
+    for (family, name), keys in gone.items():
+        out.element('delete', family, name, keys)
+    for (family, name), items in came.items():
+        out.element('add', family, name,
+                    [k if v is None else f'{k} : {v}'
+                     for k, v in items.items()])
 
 
-def _map_entries(pid: str, number: int) -> list[tuple[str, str, str, str]]:
-    tap = f'"{naming.tap(pid)}"'
-    return [('bridge', 'from_vm', tap, R.spoof_chain(pid)),
-            ('bridge', 'to_vm', tap, R.dest_chain(pid)),
-            ('inet', 'vm_out', f'{number:#010x}',
-             R.port_chain('egress', pid)),
-            ('inet', 'vm_in', f'{number << 16:#010x}',
-             R.port_chain('ingress', pid))]
-
-
-def _map(out: _Script, pid: str, number: int) -> None:
-    for family, name, key, chain in _map_entries(pid, number):
-        out.element('add', family, name, [f'{key} : jump {chain}'])
-
-
-def _unmap(out: _Script, pid: str, applied: State) -> None:
-    for family, name, key, _ in _map_entries(pid, applied.numbers[pid]):
-        out.element('delete', family, name, [key])
+def _diff(old: P.Elements, new: P.Elements, gone: P.Elements,
+          came: P.Elements) -> None:
+    for where in set(old) | set(new):
+        before, after = old.get(where, {}), new.get(where, {})
+        for key, value in before.items():
+            if after.get(key, '-') != value:
+                gone.setdefault(where, {})[key] = None
+        for key, value in after.items():
+            if before.get(key, '-') != value:
+                came.setdefault(where, {})[key] = value
 
 
 # -- flows to cut -----------------------------------------------------
