@@ -66,7 +66,7 @@ def cut(cuts: Iterable[Cut]) -> int:
         return 0
     deleted = 0
     with ctnetlink.Conntrack() as ct:
-        for flow in ct.flows():
+        for flow in ct.flows(set(by_zone)):
             if any(c.matches(flow.proto, flow.src, flow.dst)
                    for c in by_zone.get(flow.zone, [])):
                 deleted += ct.delete(flow)

@@ -99,13 +99,15 @@ class Conntrack:
                     return
                 yield kind, payload[4:]
 
-    def flows(self) -> list[Flow]:
-        """Every entry, IPv4 and IPv6 (one walk of the kernel's table,
-        whose cost is its bucket count, however few entries match)."""
+    def flows(self, zones: set[int]) -> list[Flow]:
+        """The entries of these zones, IPv4 and IPv6 (one walk of the
+        kernel's table, whose cost is its bucket count, however few
+        entries match; the host's own flows, zone 0, are skipped before
+        they are decoded)."""
         self._send(IPCTNL_MSG_CT_GET, NLM_F_DUMP, socket.AF_UNSPEC, b'')
         found = []
         for _, payload in self._replies():
-            flow = _flow(payload)
+            flow = _flow(payload, zones)
             if flow is not None:
                 found.append(flow)
         return found
@@ -124,14 +126,14 @@ class Conntrack:
         return True
 
 
-def _flow(payload: bytes) -> Flow | None:
+def _flow(payload: bytes, zones: set[int]) -> Flow | None:
     zone, orig = 0, None
     for kind, value, whole in _attrs(payload):
         if kind == CTA_ZONE:
             zone = struct.unpack('!H', value[:2])[0]
         elif kind == CTA_TUPLE_ORIG:
             orig = (value, whole)
-    if orig is None:
+    if orig is None or zone not in zones:
         return None
     src = dst = ''
     proto = 0

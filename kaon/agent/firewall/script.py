@@ -251,22 +251,30 @@ def cuts(old: State, new: State, bridge_prefix: str) -> list[conntrack.Cut]:
 
     kept = {pid: p for pid, p in new.ports.items() if pid in old.ports and
             old.ports[pid].get('security_groups') == p.get('security_groups')}
-    for sg in old.groups() & new.groups():
-        users = [p for p in kept.values() if sg in p['security_groups']]
+    left = {group: {e: _members(old, group, e) - _members(new, group, e)
+                    for e in ETHERTYPES}
+            for group in old.members
+            if old.members[group] != new.members.get(group)}
+    touched = {sg for sg in old.groups() & new.groups()
+               if old.rules.get(sg) != new.rules.get(sg)
+               or bool(left) and any(r.get('remote_group_id') in left
+                                     for r in new.rules.get(sg, []))}
+    users: dict[str, list[Port]] = {}
+    for port in kept.values() if touched else []:
+        for sg in set(port['security_groups']) & touched:
+            users.setdefault(sg, []).append(port)
+    for sg in touched:
         for rule in old.rules.get(sg, []):
             if rule in new.rules.get(sg, []):
                 continue
             proto = R.protocol_number(rule.get('protocol'), rule['ethertype'])
-            for port in users:
+            for port in users.get(sg, []):
                 for_rule(rule, port, _rule_remote(old, rule), proto)
         for rule in new.rules.get(sg, []):
-            group = rule.get('remote_group_id')
-            if group is None:
-                continue
-            left = (_members(old, group, rule['ethertype'])
-                    - _members(new, group, rule['ethertype']))
-            for port in users if left else []:
-                for_rule(rule, port, conntrack.networks(left), None)
+            gone = left.get(rule.get('remote_group_id', ''), {}).get(
+                rule['ethertype'])
+            for port in users.get(sg, []) if gone else []:
+                for_rule(rule, port, conntrack.networks(gone or []), None)
     for pid, port in old.ports.items():
         if pid not in kept:
             for version in (4, 6):
