@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kaon.agent.firewall import drift, rules as R, script
+from kaon.agent.firewall import drift, ports as P, rules as R, script
 from kaon.agent.firewall.conntrack import Cut
 from kaon.wire import Port, SecurityGroupRule
 
@@ -55,7 +55,7 @@ def test_rule_line_refuses(given: SecurityGroupRule) -> None:
 
 
 def test_link_local_is_modified_eui64() -> None:
-    assert R.link_local('fa:16:3e:00:00:01') == \
+    assert P.link_local('fa:16:3e:00:00:01') == \
         ipaddress.IPv6Address('fe80::f816:3eff:fe00:1')
 
 
@@ -74,7 +74,7 @@ def port(pid: str, ip: str, groups: list[str], **kw: Any) -> Port:
 
 
 def test_address_pairs_default_to_the_port_mac_and_add_link_locals() -> None:
-    pairs = R.address_pairs(port('p', '10.0.0.5', [], allowed_address_pairs=[
+    pairs = P.address_pairs(port('p', '10.0.0.5', [], allowed_address_pairs=[
         {'ip_address': '10.0.9.0/24'},
         {'ip_address': '10.0.0.7', 'mac_address': 'FA:16:3E:00:00:07'}]))
     assert pairs == [('fa:16:3e:00:00:01', '10.0.0.5'),
@@ -84,24 +84,38 @@ def test_address_pairs_default_to_the_port_mac_and_add_link_locals() -> None:
                      ('fa:16:3e:00:00:07', 'fe80::f816:3eff:fe00:7')]
 
 
-def test_spoof_rules_bind_addresses_to_macs_and_stop_dhcp_servers() -> None:
-    lines = R.spoof_rules(port('p', '10.0.0.5', [], allowed_address_pairs=[
-        {'ip_address': '10.0.0.0/24'}]), 7)
-    assert lines[0] == 'meta mark set 0x00000007'
-    assert 'ether saddr != { fa:16:3e:00:00:01 } drop' in lines
+def test_port_elements_bind_addresses_to_macs() -> None:
+    found = P.elements(port('p', '10.0.0.5', [], allowed_address_pairs=[
+        {'ip_address': '10.0.0.0/24'}, {'ip_address': '10.0.1.7'}]), 7, 'brqn')
+    tap, mac = '"tapp"', 'fa:16:3e:00:00:01'
+    assert found[('bridge', 'macs')] == {f'{tap} . {mac}': None}
+    assert found[('bridge', 'dst_marks')] == {tap: '0x6b000007'}
     # The fixed IP lies in the pair's /24: one interval, no overlap.
-    assert 'ether saddr . ip saddr != { fa:16:3e:00:00:01 . 10.0.0.0/24 }' \
-        ' drop' in lines
-    assert 'udp sport 67 udp dport 68 drop' in lines
-    assert 'udp sport 547 udp dport 546 drop' in lines
-    assert 'icmpv6 type 134 drop' in lines
+    assert set(found[('bridge', 'addr4')]) == {f'{tap} . {mac} . 10.0.1.7'}
+    assert set(found[('bridge', 'addr4net')]) == {
+        f'{tap} . {mac} . 10.0.0.0/24'}
+    assert f'{tap} . {mac} . 0.0.0.0' in found[('bridge', 'arp4')]
+    assert found[('inet', 'vm_out')] == {f'"brqn" . {mac}': 'jump o-p'}
+    assert found[('inet', 'vm_in')] == {'0x6b000007': 'jump i-p'}
+
+
+def test_spoof_chain_stops_dhcp_and_router_servers() -> None:
+    assert 'udp sport 67 udp dport 68 drop' in P.SPOOF
+    assert 'udp sport 547 udp dport 546 drop' in P.SPOOF
+    assert 'icmpv6 type 134 drop' in P.SPOOF
+    # DHCP discovery is let through before the address check.
+    assert P.SPOOF.index('ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp '
+                         'sport 68 udp dport 67 accept') < \
+        P.SPOOF.index('iifname . ether saddr . ip saddr != @addr4 '
+                      'iifname . ether saddr . ip saddr != @addr4net drop')
 
 
 def test_port_rules_are_stateful_and_end_in_drop() -> None:
-    lines = R.port_rules('ingress', ['a', 'b'])
-    assert lines[0] == 'ct state established,related accept'
-    assert lines[-3:] == ['jump sg-a-ingress', 'jump sg-b-ingress', 'drop']
-    assert 'udp sport 67 udp dport 68 accept' in lines
+    assert P.port_rules('ingress', ['a', 'b']) == [
+        'jump always-ingress', 'jump sg-a-ingress', 'jump sg-b-ingress',
+        'drop']
+    assert P.ALWAYS['ingress'][0] == 'ct state established,related accept'
+    assert 'udp sport 67 udp dport 68 accept' in P.ALWAYS['ingress']
 
 
 TCP22 = rule(protocol='tcp', port_range_min=22, port_range_max=22)
@@ -120,18 +134,19 @@ def state() -> script.State:
 
 
 def test_full_build_recreates_both_tables() -> None:
-    text = script.build('t', state(), None)
+    text = script.build('t', state(), None, 'brq')
     assert text.startswith('add table bridge t\ndelete table bridge t\n')
     assert 'add set inet t rg-x-4 { type ipv4_addr; flags interval; }' \
         in text
-    assert 'add element inet t vm_out { 0x00000001 : jump o-p1 }' in text
+    assert 'add element inet t vm_in { 0x6b000001 : jump i-p1, ' \
+        '0x6b000002 : jump i-p2 }' in text
     assert 'add element inet t zones { "brqnet" : 1 }' in text
 
 
 def test_rule_change_rewrites_only_its_group() -> None:
     old, new = state(), state()
     new.rules['x'] = [TCP22, rule(protocol='udp')]
-    lines = script.build('t', new, old).splitlines()
+    lines = script.build('t', new, old, 'brq').splitlines()
     assert lines == [
         'flush chain inet t sg-x-ingress',
         'add rule inet t sg-x-ingress meta nfproto ipv4 meta l4proto 6 '
@@ -139,13 +154,13 @@ def test_rule_change_rewrites_only_its_group() -> None:
         'add rule inet t sg-x-ingress meta nfproto ipv4 meta l4proto 17 '
         'accept',
         'flush chain inet t sg-x-egress']
-    assert script.build('t', state(), state()) == ''
+    assert script.build('t', state(), state(), 'brq') == ''
 
 
 def test_member_change_only_touches_the_set() -> None:
     old, new = state(), state()
     new.members['x'] = {'IPv4': [['10.0.0.3', 'fa:16:3e:00:00:03']]}
-    assert script.build('t', new, old).splitlines() == [
+    assert script.build('t', new, old, 'brq').splitlines() == [
         'delete element inet t rg-x-4 { 10.0.0.1 }',
         'add element inet t rg-x-4 { 10.0.0.3 }']
 
@@ -153,11 +168,11 @@ def test_member_change_only_touches_the_set() -> None:
 def test_removed_port_and_unused_group_go() -> None:
     old, new = state(), state()
     del new.ports['p1'], new.numbers['p1']
-    lines = script.build('t', new, old).splitlines()
-    assert 'delete element bridge t from_vm { "tapp1" }' in lines
+    lines = script.build('t', new, old, 'brq').splitlines()
+    assert 'delete element bridge t filtered { "tapp1" }' in lines
     assert 'delete chain inet t o-p1' in lines
     # Unmapped, then chains deleted; the group's chains after the port's.
-    assert lines.index('delete element inet t vm_in { 0x00010000 }') < \
+    assert lines.index('delete element inet t vm_in { 0x6b000001 }') < \
         lines.index('delete chain inet t i-p1') < \
         lines.index('delete chain inet t sg-x-ingress')
 
