@@ -10,7 +10,7 @@ that left a remote group.  A flow still allowed by another rule is picked
 up again as new by its next packet and passes (TCP's loose pickup,
 nf_conntrack_tcp_loose, is on by default); one no rule allows is dropped.
 
-Here the same over ctnetlink (kaon.agent.firewall.ctnetlink, in-process,
+Here the same over ctnetlink (kaon.agent.firewall.nfnetlink, in-process,
 no conntrack-tools): one dump of the table per change, whatever the
 zones and families, matched here, and deleted entry by entry.
 """
@@ -20,7 +20,7 @@ import dataclasses
 import ipaddress
 from typing import Iterable
 
-from kaon.agent.firewall import ctnetlink
+from kaon.agent.firewall import nfnetlink
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -65,7 +65,7 @@ def cut(cuts: Iterable[Cut]) -> int:
     if not by_zone:
         return 0
     deleted = 0
-    with ctnetlink.Conntrack() as ct:
+    with nfnetlink.Netfilter() as ct:
         for flow in ct.flows(set(by_zone)):
             if any(c.matches(flow.proto, flow.src, flow.dst)
                    for c in by_zone.get(flow.zone, [])):

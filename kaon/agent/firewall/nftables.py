@@ -30,6 +30,7 @@ from kaon import naming
 from kaon.agent.firewall import (
     conntrack,
     drift,
+    nfnetlink,
     ports as P,
     rules as R,
     script,
@@ -58,6 +59,7 @@ class NftablesDriver:
         self._applied: State | None = None     # None: rebuild everything
         self._unfiltered: dict[str, Port] = {}  # port security off
         self._deferred = 0
+        self._generation = -1       # nf_tables' after our last commit
         _enable_br_netfilter()
         self._wanted.zones = self._zones_in_kernel()
 
@@ -116,7 +118,15 @@ class NftablesDriver:
             self._apply_unless_deferred()
 
     def check(self) -> list[str]:
+        """Unchanged generation since the last commit: nothing to do.
+        Else the tables are listed, rebuilt and listed again, and what
+        differed is logged.  (A commit by another process in the instant
+        between ours and the reading of the generation would go unseen
+        until the next commit by anyone.)"""
         with self._lock:
+            if self._applied is not None and \
+                    self._generation == _generation():
+                return []
             before = self._picture()
             self._applied = None
             self._apply()
@@ -182,6 +192,7 @@ class NftablesDriver:
         if not text:
             return
         self._run(text)
+        self._generation = _generation()
         self._applied = wanted.copy()
         if applied is not None:
             self._cut_flows(applied, wanted)
@@ -210,6 +221,11 @@ class NftablesDriver:
             objects += self.nft.list_json(
                 f'list table {family} {self.table}')
         return drift.picture(objects)
+
+
+def _generation() -> int:
+    with nfnetlink.Netfilter() as nf:
+        return nf.generation()
 
 
 def _enable_br_netfilter() -> None:

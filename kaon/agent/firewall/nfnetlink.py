@@ -1,4 +1,6 @@
-"""Just enough ctnetlink to list one zone's flows and delete some.
+"""Just enough nfnetlink: conntrack's flows, and the ruleset generation.
+
+Conntrack: list the flows of some zones and delete some of them.
 
 pyroute2's Conntrack decodes every attribute of every entry through its
 generic NLA machinery: about 2 ms per entry and 40 ms per dump here, too
@@ -6,6 +8,10 @@ slow for a firewall that cuts flows on every rule removal.  The protocol
 is small (linux/netfilter/nfnetlink_conntrack.h): a dump request, answers
 whose CTA_TUPLE_ORIG holds addresses and protocol (CTA_ZONE their zone),
 and a delete that sends that same CTA_TUPLE_ORIG back with the zone.
+
+nf_tables: the ruleset generation id (NFT_MSG_GETGEN), which the kernel
+bumps on every commit to any table of the namespace: while it stays what
+it was after the firewall's own last commit, nobody changed anything.
 """
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ NETLINK_NETFILTER = 12
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLA_F_NESTED = 0x8000
-NFNL_SUBSYS_CTNETLINK = 1
+NFNL_SUBSYS_CTNETLINK, NFNL_SUBSYS_NFTABLES = 1, 10
+NFT_MSG_GETGEN, NFTA_GEN_ID = 16, 1
 IPCTNL_MSG_CT_GET, IPCTNL_MSG_CT_DELETE = 1, 2
 CTA_TUPLE_ORIG, CTA_ZONE = 1, 18
 CTA_TUPLE_IP, CTA_TUPLE_PROTO = 1, 2
@@ -56,8 +63,8 @@ def _attr(kind: int, payload: bytes) -> bytes:
         b'\0' * (((length + 3) & ~3) - length)
 
 
-class Conntrack:
-    """A ctnetlink socket (root namespace of the calling thread)."""
+class Netfilter:
+    """An nfnetlink socket (in the calling thread's namespace)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
@@ -65,18 +72,18 @@ class Conntrack:
         self.sock.bind((0, 0))
         self.seq = 0
 
-    def __enter__(self) -> Conntrack:
+    def __enter__(self) -> Netfilter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
 
     def _send(self, msg_type: int, flags: int, family: int,
-              body: bytes) -> int:
+              body: bytes, subsystem: int = NFNL_SUBSYS_CTNETLINK) -> int:
         self.seq += 1
         nfgen = struct.pack('=BBH', family, 0, 0)
         header = struct.pack('=IHHII', 16 + len(nfgen) + len(body),
-                             (NFNL_SUBSYS_CTNETLINK << 8) | msg_type,
+                             (subsystem << 8) | msg_type,
                              NLM_F_REQUEST | flags, self.seq, 0)
         self.sock.send(header + nfgen + body)
         return self.seq
@@ -98,6 +105,17 @@ class Conntrack:
                         raise OSError(code, os.strerror(code))
                     return
                 yield kind, payload[4:]
+
+    def generation(self) -> int:
+        """The nf_tables ruleset generation id."""
+        self._send(NFT_MSG_GETGEN, NLM_F_ACK, socket.AF_UNSPEC, b'',
+                   NFNL_SUBSYS_NFTABLES)
+        found = -1
+        for _, payload in self._replies():
+            for kind, value, _ in _attrs(payload):
+                if kind == NFTA_GEN_ID:
+                    found = struct.unpack('!I', value[:4])[0]
+        return found
 
     def flows(self, zones: set[int]) -> list[Flow]:
         """The entries of these zones, IPv4 and IPv6 (one walk of the
