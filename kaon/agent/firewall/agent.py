@@ -160,8 +160,9 @@ class FirewallAgent:
                     LOG.error('%s; its old rules stay', err)
             for sg, members in info['sg_member_ips'].items():
                 self.driver.update_security_group_members(sg, members)
+            known = self.driver.ports
             for tap, port in answered.items():
-                if port['id'] in self.driver.ports:
+                if port['id'] in known:
                     self.driver.update_port_filter(port)
                 else:
                     self.driver.prepare_port_filter(port)

@@ -60,6 +60,7 @@ class NftablesDriver:
         self._unfiltered: dict[str, Port] = {}  # port security off
         self._deferred = 0
         self._generation = -1       # nf_tables' after our last commit
+        self._next_number = 1       # where the search for a free one starts
         _enable_br_netfilter()
         self._wanted.zones = self._zones_in_kernel()
 
@@ -149,15 +150,19 @@ class NftablesDriver:
         self._wanted.numbers.pop(pid, None)
 
     def _number(self, pid: str) -> None:
+        """A mark number no port holds, here or in the kernel yet."""
+        if pid in self._wanted.numbers:
+            return
         taken = set(self._wanted.numbers.values())
         if self._applied is not None:
             taken |= set(self._applied.numbers.values())
-        if pid not in self._wanted.numbers:
-            free = next((n for n in range(1, P.MAX_PORT_NUMBER + 1)
-                         if n not in taken), None)
-            if free is None:
+        number = self._next_number
+        while number in taken:
+            number = number % P.MAX_PORT_NUMBER + 1
+            if number == self._next_number:
                 raise FirewallError('more than 65535 filtered ports')
-            self._wanted.numbers[pid] = free
+        self._wanted.numbers[pid] = number
+        self._next_number = number % P.MAX_PORT_NUMBER + 1
 
     def _zone(self, port: Port) -> None:
         bridge = naming.bridge(self.bridge_prefix, port['network_id'])
