@@ -54,7 +54,7 @@ def networks(addresses: Iterable[str]) -> frozenset[Network]:
                      for a in addresses)
 
 
-def cut(cuts: Iterable[Cut]) -> int:
+def cut(nf: nfnetlink.Netfilter, cuts: Iterable[Cut]) -> int:
     """Delete the conntrack entries the cuts describe; how many.
 
     :raises OSError: ctnetlink refused (no CAP_NET_ADMIN)."""
@@ -65,9 +65,8 @@ def cut(cuts: Iterable[Cut]) -> int:
     if not by_zone:
         return 0
     deleted = 0
-    with nfnetlink.Netfilter() as ct:
-        for flow in ct.flows(set(by_zone)):
-            if any(c.matches(flow.proto, flow.src, flow.dst)
-                   for c in by_zone.get(flow.zone, [])):
-                deleted += ct.delete(flow)
+    for flow in nf.flows(set(by_zone)):
+        if any(c.matches(flow.proto, flow.src, flow.dst)
+               for c in by_zone.get(flow.zone, [])):
+            deleted += nf.delete(flow)
     return deleted

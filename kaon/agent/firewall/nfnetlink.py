@@ -72,10 +72,7 @@ class Netfilter:
         self.sock.bind((0, 0))
         self.seq = 0
 
-    def __enter__(self) -> Netfilter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.sock.close()
 
     def _send(self, msg_type: int, flags: int, family: int,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any, Callable, TypeVar
 
 from kaon import naming
 from kaon.agent.firewall import (
@@ -41,6 +42,7 @@ from kaon.agent.firewall.script import State
 from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
 
 LOG = logging.getLogger(__name__)
+T = TypeVar('T')
 TABLE = 'kaon_fw'
 SYSCTLS = ('/proc/sys/net/bridge/bridge-nf-call-iptables',
            '/proc/sys/net/bridge/bridge-nf-call-ip6tables')
@@ -61,6 +63,7 @@ class NftablesDriver:
         self._deferred = 0
         self._generation = -1       # nf_tables' after our last commit
         self._next_number = 1       # where the search for a free one starts
+        self._nf: nfnetlink.Netfilter | None = None
         _enable_br_netfilter()
         self._wanted.zones = self._zones_in_kernel()
 
@@ -100,7 +103,7 @@ class NftablesDriver:
         except (R.RuleError, ValueError, KeyError) as err:
             raise FirewallError(f'security group {sg_id}: {err}') from None
         with self._lock:
-            self._wanted.rules[sg_id] = list(rules)
+            self._wanted.set_rules(sg_id, list(rules))
             self._apply_unless_deferred()
 
     def update_security_group_members(self, sg_id: str,
@@ -126,7 +129,8 @@ class NftablesDriver:
         until the next commit by anyone.)"""
         with self._lock:
             if self._applied is not None and \
-                    self._generation == _generation():
+                    self._generation == self._netlink(
+                        nfnetlink.Netfilter.generation):
                 return []
             before = self._picture()
             self._applied = None
@@ -143,6 +147,9 @@ class NftablesDriver:
             self._unfiltered.clear()
             self._run(script.delete_tables(self.table))
             self._applied = None
+            if self._nf is not None:
+                self._nf.close()
+                self._nf = None
 
     # -- state ---------------------------------------------------------------
     def _forget(self, pid: str) -> None:
@@ -197,7 +204,7 @@ class NftablesDriver:
         if not text:
             return
         self._run(text)
-        self._generation = _generation()
+        self._generation = self._netlink(nfnetlink.Netfilter.generation)
         self._applied = wanted.copy()
         if applied is not None:
             self._cut_flows(applied, wanted)
@@ -214,11 +221,24 @@ class NftablesDriver:
         try:
             cuts = script.cuts(old, new, self.bridge_prefix)
             if cuts:
-                count = conntrack.cut(cuts)
+                count = self._netlink(conntrack.cut, cuts)
                 LOG.debug('%d flows cut', count)
         except OSError as err:
             LOG.error('could not cut the flows removed rules allowed: %s',
                       err)
+
+    def _netlink(self, call: Callable[..., T], *args: Any) -> T:
+        """`call(socket, *args)` on the driver's one nfnetlink socket
+        (a socket per call cost milliseconds to close); a socket a
+        failure may have left mid-answer is replaced."""
+        if self._nf is None:
+            self._nf = nfnetlink.Netfilter()
+        try:
+            return call(self._nf, *args)
+        except OSError:
+            self._nf.close()
+            self._nf = None
+            raise
 
     def _picture(self) -> drift.Picture:
         objects = []
@@ -226,11 +246,6 @@ class NftablesDriver:
             objects += self.nft.list_json(
                 f'list table {family} {self.table}')
         return drift.picture(objects)
-
-
-def _generation() -> int:
-    with nfnetlink.Netfilter() as nf:
-        return nf.generation()
 
 
 def _enable_br_netfilter() -> None:

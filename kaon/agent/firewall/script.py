@@ -34,10 +34,19 @@ class State:
     members: dict[str, SecurityGroupMembers] = dataclasses.field(
         default_factory=dict)
     zones: dict[str, int] = dataclasses.field(default_factory=dict)
+    # group -> the (remote group, ethertype) its rules read; filled on
+    # demand, dropped by set_rules.
+    remotes: dict[str, set[tuple[str, str]]] = dataclasses.field(
+        default_factory=dict)
 
     def copy(self) -> State:
         return State(dict(self.ports), dict(self.numbers),
-                     dict(self.rules), dict(self.members), dict(self.zones))
+                     dict(self.rules), dict(self.members), dict(self.zones),
+                     dict(self.remotes))
+
+    def set_rules(self, sg: str, rules: list[SecurityGroupRule]) -> None:
+        self.rules[sg] = rules
+        self.remotes.pop(sg, None)
 
     def groups(self) -> set[str]:
         """The groups some port uses: the ones with chains."""
@@ -48,7 +57,9 @@ class State:
         """Remote-group set name -> its elements, for the groups used."""
         wanted: dict[str, list[str]] = {}
         for sg in self.groups():
-            for group, ethertype in R.remote_groups(self.rules.get(sg, [])):
+            if sg not in self.remotes:
+                self.remotes[sg] = R.remote_groups(self.rules.get(sg, []))
+            for group, ethertype in self.remotes[sg]:
                 ips = R.member_ips(self.members.get(group, {}), ethertype)
                 wanted[R.remote_set(group, ethertype)] = R.set_elements(
                     ips, 4 if ethertype == 'IPv4' else 6)
