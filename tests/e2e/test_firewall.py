@@ -132,6 +132,15 @@ def test_remote_group_membership_follows_member_updates(host: Host) -> None:
     stream.send('two')
     assert not stream.received('two', within=1.5)
 
+    # A port created in web is a member; deleted, it is not any more.
+    c = host.vm('c', 13, ['web'])
+    host.agent.poll()
+    host.agent.security_groups_member_updated(['web'])
+    assert c.pings(b)
+    del host.server.ports[c.port['id']]
+    host.agent.security_groups_member_updated(['web'])
+    assert not c.pings(b)
+
 
 def test_spoofing_vm_reaches_no_one(host: Host) -> None:
     host.server.rules = {'open': OPEN}
@@ -240,3 +249,21 @@ def test_egress_rules_bind_the_sender(host: Host) -> None:
     host.agent.security_groups_rule_updated(['out-icmp'])
     assert connects(a, b, 80)
     assert not connects(a, b, 81)
+
+
+def test_ipv6_neighbour_discovery_and_rules(host: Host) -> None:
+    echo6 = ingress(ethertype='IPv6', protocol='ipv6-icmp',
+                    port_range_min=128)
+    host.server.rules = {'ping6': EGRESS_ALL + [echo6], 'out': EGRESS_ALL}
+    a = host.vm('a', 11, ['ping6'])
+    b = host.vm('b', 12, ['out'])
+    host.agent.sync()
+    # Neighbour discovery passes both ways; echo requests only into a.
+    assert b.pings(a.ip6)
+    assert not a.pings(b.ip6)
+    spoofed = b.ip6.replace('::12', '::99')
+    b.sh('ip', '-6', 'addr', 'add', f'{spoofed}/64', 'dev', 'eth0',
+         'nodad')
+    assert not b.pings(a.ip6, source=spoofed)
+    b.sh('ip', 'link', 'set', 'eth0', 'address', 'fa:16:3e:99:99:99')
+    assert not b.pings(a.ip6)

@@ -69,19 +69,21 @@ class FakeServer:
 class Vm:
     """A namespace whose eth0 is a veth on the host's bridge."""
 
-    def __init__(self, host: Host, name: str, ip: str, mac: str) -> None:
+    def __init__(self, host: Host, name: str, ip: str, ip6: str,
+                 mac: str) -> None:
         self.host = host
         self.namespace = NS_PREFIX + host.run + '-' + name
-        self.ip, self.mac = ip, mac
+        self.ip, self.ip6, self.mac = ip, ip6, mac
         self.port: Port = {
             'id': str(uuid.uuid4()), 'network_id': host.network_id,
             'mac_address': mac,
-            'fixed_ips': [{'subnet_id': 'subnet', 'ip_address': ip}],
+            'fixed_ips': [{'subnet_id': 'subnet', 'ip_address': ip},
+                          {'subnet_id': 'subnet6', 'ip_address': ip6}],
             'security_groups': [], 'allowed_address_pairs': [],
             'port_security_enabled': True}
         host.namespaces.append(self.namespace)
         ip_lib.plug_veth(self.namespace, 'eth0', naming.tap(self.port['id']),
-                         host.bridge, mac, 1500, [f'{ip}/24'])
+                         host.bridge, mac, 1500, [f'{ip}/24', f'{ip6}/64'])
 
     def sh(self, *argv: str, timeout: float = 15
            ) -> subprocess.CompletedProcess[str]:
@@ -178,7 +180,9 @@ class Host:
                                    bridge_prefix=BRIDGE_PREFIX)
 
     def vm(self, name: str, last_octet: int, groups: list[str]) -> Vm:
+        third = self.subnet.rsplit('.', 1)[1]
         vm = Vm(self, name, f'{self.subnet}.{last_octet}',
+                f'fd00:251:{third}::{last_octet}',
                 f'fa:16:3e:00:{len(self.vms):02x}:{last_octet:02x}')
         vm.port['security_groups'] = groups
         self.server.ports[vm.port['id']] = vm.port
