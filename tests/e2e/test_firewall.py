@@ -10,7 +10,9 @@ import itertools
 import logging
 import os
 import subprocess
-from typing import Iterator
+import threading
+import time
+from typing import Callable, Iterator
 
 import pytest
 
@@ -267,3 +269,33 @@ def test_ipv6_neighbour_discovery_and_rules(host: Host) -> None:
     assert not b.pings(a.ip6, source=spoofed)
     b.sh('ip', 'link', 'set', 'eth0', 'address', 'fa:16:3e:99:99:99')
     assert not b.pings(a.ip6)
+
+
+def test_agent_loop_filters_new_taps_and_repairs(host: Host) -> None:
+    host.server.rules = {'icmp': EGRESS_ALL + [ingress(protocol='icmp')],
+                         'web': EGRESS_ALL}
+    a = host.vm('a', 11, ['icmp'])
+    stop = threading.Event()
+    loop = threading.Thread(target=host.agent.run, args=(stop, 0.1, 0.5))
+    loop.start()
+    try:
+        b = host.vm('b', 12, ['web'])        # plugged while it runs
+        wait_for(lambda: b.port['id'] in host.driver.ports)
+        assert b.pings(a)
+        assert not a.pings(b)
+        chain = ['inet', host.table, 'sg-icmp-ingress']
+        subprocess.run(['nft', 'flush', 'chain', *chain], check=True)
+        wait_for(lambda: 'accept' in subprocess.run(
+            ['nft', 'list', 'chain', *chain], capture_output=True,
+            text=True).stdout)
+        assert b.pings(a)
+    finally:
+        stop.set()
+        loop.join()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, 'not within the time allowed'
+        time.sleep(0.05)
