@@ -1,25 +1,30 @@
 """The nftables firewall driver: security groups on VM taps.
 
-Why this shape.  The kernel has no conntrack in the bridge family
-(CONFIG_NF_CONNTRACK_BRIDGE is not everywhere), but br_netfilter passes
-bridged IPv4/IPv6 through the inet hooks, where conntrack works.  There
-the in/out device is the bridge, not the tap, so the bridge-family chains,
-which do see the taps, mark each frame with the number of the tap it came
-from (low 16 bits, prerouting, before br_netfilter's hooks at priority 0)
-and of the tap it goes to (high 16 bits, forward).  The inet chains pick
-the port's chains by that mark through verdict maps.  Egress and ingress
-run as two base chains of the forward hook: `accept` ends one base chain
-only, so a packet between two VMs of this host passes the sender's egress
-and the receiver's ingress, as Neutron's RETURN-chained iptables rules do.
-Conntrack zones are per network (the bridge, set in the raw prerouting
-hook), as Neutron's Linux bridge agent does: overlapping tenant addresses
-on two networks never share a flow.
+Why this shape.  Conntrack in the bridge family needs
+CONFIG_NF_CONNTRACK_BRIDGE, which not every kernel has (this one has
+not), but br_netfilter passes bridged IPv4/IPv6 through the inet hooks,
+where conntrack works.  There the in/out device is the bridge, not the
+tap.  So the stateless part runs in a bridge-family table, which sees the
+taps: anti-spoofing (before br_netfilter's hooks, priority -200 < 0) and
+a mark naming the destination tap's port (forward).  The stateful part
+runs in an inet-family table: a packet from a VM is told by (bridge,
+source MAC), which anti-spoofing vouched for; one to a VM by the mark.
+Egress and ingress are two base chains of the forward hook: `accept` ends
+one base chain only, so a packet between two VMs of this host passes the
+sender's egress and the receiver's ingress, as Neutron's RETURN-chained
+iptables rules do.  Conntrack zones are per network (the bridge, set in
+the raw prerouting hook), as Neutron's Linux bridge agent does:
+overlapping tenant addresses on two networks never share a flow.
+kaon.agent.firewall.ports has the layout in detail.
 
 Changes are computed as the difference between the wanted state (what
 the agent said) and the applied one (what the last transaction wrote),
 and written as one libnftables transaction: a rule change rewrites its
 group's two chains, a member change adds and deletes set elements, a port
-its own four chains.  Anything refused leaves the kernel as it was.
+its set and map elements (and its two chains if its groups changed).
+Anything refused leaves the kernel as it was.  The mark values
+(0x6b000000 | port number) are kaon's on frames to its taps: another
+user of packet marks on the same frames would be overwritten.
 """
 from __future__ import annotations
 
@@ -204,7 +209,11 @@ class NftablesDriver:
         if not text:
             return
         self._run(text)
-        self._generation = self._netlink(nfnetlink.Netfilter.generation)
+        try:
+            self._generation = self._netlink(nfnetlink.Netfilter.generation)
+        except OSError as err:     # the next check compares in full
+            LOG.warning('nf_tables generation unreadable: %s', err)
+            self._generation = -1
         self._applied = wanted.copy()
         if applied is not None:
             self._cut_flows(applied, wanted)
@@ -242,9 +251,12 @@ class NftablesDriver:
 
     def _picture(self) -> drift.Picture:
         objects = []
-        for family in ('bridge', 'inet'):
-            objects += self.nft.list_json(
-                f'list table {family} {self.table}')
+        try:
+            for family in ('bridge', 'inet'):
+                objects += self.nft.list_json(
+                    f'list table {family} {self.table}')
+        except NftError as err:
+            raise FirewallError(f'cannot list the tables: {err}') from None
         return drift.picture(objects)
 
 
