@@ -41,6 +41,9 @@ class FirewallAgent:
         self._lock = threading.RLock()
         self._ports: dict[str, Port] = {}     # tap -> its port
         self._rules: dict[str, list[SecurityGroupRule]] = {}
+        # Taps looked at (the server's unknown ones too: not asked about
+        # again on every poll, only on the next sync).
+        self._seen: set[str] = set()
 
     def taps(self) -> set[str]:
         """kaon taps on kaon bridges, now: from sysfs (a bridge's ports
@@ -99,6 +102,7 @@ class FirewallAgent:
         :raises: as refresh()."""
         with self._lock:
             taps = self.taps()
+            self._seen = taps
             gone = set(self._ports) - taps
             if taps:
                 info = self.server.security_group_info_for_devices(
@@ -114,9 +118,10 @@ class FirewallAgent:
         :raises: as refresh()."""
         with self._lock:
             taps = self.taps()
-            if taps != set(self._ports):
-                self._apply_gone(set(self._ports) - taps)
-                self.refresh(sorted(taps - set(self._ports)))
+            new, gone = taps - self._seen, self._seen - taps
+            self._seen = taps
+            self._apply_gone(gone)
+            self.refresh(sorted(new))
 
     def check(self) -> list[str]:
         """The driver's repair of what changed behind its back, then a
