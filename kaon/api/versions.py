@@ -48,6 +48,11 @@ EXTENSIONS = [
     ('standard-attr-timestamp', 'Resource timestamps',
      'Adds created_at and updated_at fields to all Neutron resources '
      'that have Neutron standard attributes.'),
+    ('quota_details', 'Quota details management support',
+     'Expose functions for quotas usage statistics per project'),
+    ('quota-check-limit-default', 'Quota engine limit check by default',
+     'By default, the Neutron quota engine checks the resource usage '
+     'before applying a new quota limit'),
 ]
 
 

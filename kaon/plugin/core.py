@@ -137,12 +137,19 @@ class Plugin:
             return [dict(quotas.limits(conn, p), project_id=p, tenant_id=p)
                     for p in quotas.projects_with_quotas(conn)]
 
-    def update_quota(self, project_id: str,
-                     changes: dict[str, int]) -> dict[str, int]:
+    def update_quota(self, project_id: str, changes: dict[str, int],
+                     force: bool = False) -> dict[str, int]:
         def work(conn: Connection) -> dict[str, int]:
+            if not force:
+                quotas.check_limits(conn, project_id, changes)
             quotas.set_limits(conn, project_id, changes)
             return quotas.limits(conn, project_id)
         return self.db.write(work)
+
+    def get_quota_details(self, project_id: str
+                          ) -> dict[str, dict[str, int]]:
+        with self.db.reading() as conn:
+            return quotas.details(conn, project_id)
 
     def delete_quota(self, project_id: str) -> None:
         self.db.write(lambda conn: quotas.reset(conn, project_id))
