@@ -53,6 +53,8 @@ EXTENSIONS = [
     ('quota-check-limit-default', 'Quota engine limit check by default',
      'By default, the Neutron quota engine checks the resource usage '
      'before applying a new quota limit'),
+    ('ip-substring-filtering', 'IP address substring filtering',
+     'Provides IP address substring filtering when listing ports'),
 ]
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from kaon import exceptions as exc
@@ -191,19 +191,46 @@ def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
 
 
 def parse_filter(value: Any) -> tuple[str, str]:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` filter
-    as (key, value), the value in the form it is stored in: any spelling
-    of an address matches, whether the filter came over the API or RPC."""
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` /
+    `fixed_ips=ip_address_substr=Z` filter as (key, value), the value in
+    the form it is stored in: any spelling of an address matches, whether
+    the filter came over the API or RPC.  A substring is any text."""
     key, _, wanted = str(value).partition('=')
     try:
         if key == 'ip_address':
             return key, addresses.canonical_ip(wanted)
         if key == 'subnet_id' and len(wanted) in (32, 36):
             return key, str(uuid.UUID(wanted))
+        if key == 'ip_address_substr' and wanted:
+            return key, wanted
     except (addresses.BadAddress, ValueError):
         pass
     raise exc.InvalidInput(error_message=f"'{addresses.shown(value)}' is "
                            'not a valid fixed_ips filter')
+
+
+def port_filter(ports_table: Any, values: list[str]) -> Any:
+    """The `fixed_ips` filter on ports: one of the port's addresses has
+    one of the ip_address and one of the subnet_id asked for; and, for
+    ip-substring-filtering (Neutron's ML2 _get_ports_query), one of its
+    addresses contains one of the substrings asked for."""
+    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': [],
+                                    'ip_address_substr': []}
+    for value in values:
+        key, val = parse_filter(value)
+        wanted[key].append(val)
+    substrings = wanted.pop('ip_address_substr')
+    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
+    clause = ports_table.c.id.in_(
+        select(ip_allocations.c.port_id).where(*conds))
+    if not substrings:
+        return clause
+    # LIKE wildcards in the text are literal: Neutron's '%' and '_' would
+    # match anything, but no address contains them.
+    has_substr = ports_table.c.id.in_(select(ip_allocations.c.port_id).where(
+        or_(*[ip_allocations.c.ip_address.contains(s, autoescape=True)
+              for s in substrings])))
+    return and_(clause, has_substr) if conds else has_substr
 
 
 def _canonical(requested: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,21 +26,12 @@ def visible(ctx: Context) -> list[Any]:
                 ports.c.network_id.in_(own_nets))]
 
 
-def _by_fixed_ips(table: Any, values: list[str]) -> Any:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
-    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
-    for value in values:
-        key, val = fixed_ips.parse_filter(value)
-        wanted[key].append(val)
-    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
-    return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))
-
-
 def _by_mac(table: Any, values: list[str]) -> Any:
     return table.c.mac_address.in_([macs.normalize(str(v)) for v in values])
 
 
-SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac}
+SPECIAL_FILTERS = {'fixed_ips': fixed_ips.port_filter,
+                   'mac_address': _by_mac}
 
 
 def list_ports(conn: Connection, ctx: Context,
