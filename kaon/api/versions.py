@@ -55,6 +55,8 @@ EXTENSIONS = [
      'before applying a new quota limit'),
     ('ip-substring-filtering', 'IP address substring filtering',
      'Provides IP address substring filtering when listing ports'),
+    ('port-mac-address-regenerate', 'Neutron Port MAC address regenerate',
+     'Network port MAC address regenerate'),
 ]
 
 

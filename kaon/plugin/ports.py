@@ -179,7 +179,8 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
     if 'mac_address' in body:
-        mac = macs.normalize(body['mac_address'])
+        # None (port-mac-address-regenerate): _choose_mac draws a free one.
+        mac = body['mac_address'] and macs.normalize(body['mac_address'])
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)
     values.update(common.bumped(row))
