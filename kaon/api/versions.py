@@ -57,6 +57,8 @@ EXTENSIONS = [
      'Provides IP address substring filtering when listing ports'),
     ('port-mac-address-regenerate', 'Neutron Port MAC address regenerate',
      'Network port MAC address regenerate'),
+    ('subnet_allocation', 'Subnet Allocation',
+     'Enables allocation of subnets from a subnet pool'),
 ]
 
 

@@ -24,6 +24,7 @@ from kaon.plugin import (
     networks,
     ports,
     quotas,
+    subnetpools,
     subnets,
 )
 from kaon.plugin.events import Events
@@ -61,6 +62,11 @@ _OPS = {
                  ports.update_port, ports.delete_port),
     'agent': _Ops(agents.list_agents, agents.get_agent, None,
                   agents.update_agent, agents.delete_agent),
+    'subnetpool': _Ops(subnetpools.list_subnetpools,
+                       subnetpools.get_subnetpool,
+                       subnetpools.create_subnetpools,
+                       subnetpools.update_subnetpool,
+                       subnetpools.delete_subnetpool),
 }
 
 

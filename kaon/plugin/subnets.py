@@ -21,7 +21,7 @@ from kaon.db.models import (
     subnets,
 )
 from kaon.ipam import allocator, ranges
-from kaon.plugin import common, networks as nets, quotas
+from kaon.plugin import common, networks as nets, quotas, subnet_alloc
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 AUTO_ADDRESS_MODES = ('slaac', 'dhcpv6-stateless')
@@ -182,6 +182,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     # makes the overlap check race-free (and the MTU check: see
     # networks.update_network).
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
+    body = subnet_alloc.allocate_cidr(conn, ctx, body)
     net = _check_cidr(conn, body)
     nets.check_mtu(net_row.id, net_row.mtu, [net.version])
     _check_versions(net.version, body)

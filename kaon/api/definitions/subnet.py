@@ -16,8 +16,9 @@ RESOURCE = Resource('subnet', 'subnets', {
                             default=REQUIRED, is_sort_key=True),
     'ip_version': Attribute(allow_post=True, validate=v.enum(4, 6),
                             default=REQUIRED, is_sort_key=True),
-    'cidr': Attribute(allow_post=True, validate=v.cidr, default=REQUIRED,
-                      is_sort_key=True),
+    # Left out (or null) when a subnet pool allocates it.
+    'cidr': Attribute(allow_post=True, validate=v.nullable(v.cidr),
+                      omit_if_absent=True, is_sort_key=True),
     'gateway_ip': Attribute(allow_post=True, allow_put=True,
                             validate=v.nullable(v.ip_address),
                             omit_if_absent=True, is_sort_key=True),
@@ -37,4 +38,11 @@ RESOURCE = Resource('subnet', 'subnets', {
                              is_sort_key=True),
     'ipv6_ra_mode': Attribute(allow_post=True, validate=IPV6_MODES),
     'ipv6_address_mode': Attribute(allow_post=True, validate=IPV6_MODES),
+    # subnet_allocation: the pool the CIDR comes from, and the length of
+    # the CIDR to allocate (write-only, as neutron-lib's is_visible False).
+    'subnetpool_id': Attribute(allow_post=True,
+                               validate=v.nullable(v.uuid_like),
+                               default=None, is_sort_key=True),
+    'prefixlen': Attribute(allow_post=True, validate=v.integer(0),
+                           omit_if_absent=True, is_filter=False),
 })
