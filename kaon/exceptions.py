@@ -247,3 +247,18 @@ class SubnetAllocationError(Conflict):
 
 class SubnetPoolQuotaExceeded(OverQuota):
     message = 'Per-project subnet pool prefix quota exceeded.'
+
+
+# subnet-service-types (neutron-lib's and neutron.ipam's).
+class InvalidSubnetServiceType(InvalidInput):
+    message = ('Subnet service type %(service_type)s does not correspond '
+               'to a valid device owner.')
+
+
+class InvalidInputSubnetServiceType(InvalidInput):
+    message = 'Subnet service type %(service_type)s is not a string.'
+
+
+class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
+    message = ('No valid service subnet for the given device owner, '
+               'network %(network_id)s, service type %(service_type)s.')

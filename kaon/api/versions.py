@@ -59,6 +59,8 @@ EXTENSIONS = [
      'Network port MAC address regenerate'),
     ('subnet_allocation', 'Subnet Allocation',
      'Enables allocation of subnets from a subnet pool'),
+    ('subnet-service-types', 'Subnet service types',
+     'Provides ability to set the subnet service_types field'),
 ]
 
 

@@ -225,3 +225,11 @@ subnetpool_prefixes = Table(
 )
 
 subnets.append_column(Column('subnetpool_id', UUID, index=True))
+
+# subnet-service-types: the device owners a subnet serves (none: any).
+subnet_service_types = Table(
+    'subnet_service_types', metadata,
+    Column('subnet_id', UUID, ForeignKey('subnets.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('service_type', String(255), primary_key=True),
+)

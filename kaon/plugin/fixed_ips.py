@@ -12,19 +12,13 @@ import uuid
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.db.models import ip_allocations, subnets
+from kaon.db.models import ip_allocations
 from kaon.ipam import addresses, allocator, ranges
+from kaon.plugin import service_types
 from kaon.plugin.subnets import is_auto_address
-
-
-def _network_subnets(conn: Connection, network_id: str) -> list[Row[Any]]:
-    return list(conn.execute(select(subnets).where(
-        subnets.c.network_id == network_id)
-        .order_by(subnets.c.created_at, subnets.c.id)))
-
 
 Allocation = dict[str, str]
 
@@ -147,7 +141,9 @@ def _allocate_requested(conn: Connection, port: dict[str, Any],
 def allocate(conn: Connection, port: dict[str, Any],
              requested: list[dict[str, Any]] | None) -> list[Allocation]:
     """Allocate a new port's addresses; returns them as the API shows them."""
-    candidates = _network_subnets(conn, port['network_id'])
+    candidates = service_types.candidates(
+        conn, port['network_id'], port.get('device_owner') or '',
+        required=requested is None)
     if requested is None:
         taken = _allocate_default(conn, port, candidates)
     else:
@@ -177,7 +173,9 @@ def replace(conn: Connection, port: dict[str, Any],
         else:
             remaining.remove(kept)
     release(conn, remaining)
-    candidates = _network_subnets(conn, port['network_id'])
+    candidates = service_types.candidates(
+        conn, port['network_id'], port.get('device_owner') or '',
+        required=False)
     _allocate_requested(conn, port, candidates, wanted)
 
 

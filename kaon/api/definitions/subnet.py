@@ -2,6 +2,7 @@
 from kaon.api import validators as v
 from kaon.api.attributes import REQUIRED, Attribute, Resource
 from kaon.api.definitions.common import standard
+from kaon.api.definitions.subnet_service_types import SERVICE_TYPES
 
 IPV6_MODES = v.nullable(v.enum('slaac', 'dhcpv6-stateful',
                                'dhcpv6-stateless'))
@@ -45,4 +46,5 @@ RESOURCE = Resource('subnet', 'subnets', {
                                default=None, is_sort_key=True),
     'prefixlen': Attribute(allow_post=True, validate=v.integer(0),
                            omit_if_absent=True, is_filter=False),
+    'service_types': SERVICE_TYPES,
 })

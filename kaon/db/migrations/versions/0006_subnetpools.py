@@ -1,4 +1,4 @@
-"""subnet pools, and subnets.subnetpool_id
+"""subnet pools, subnets.subnetpool_id, subnet service types
 
 Revision ID: 0006_subnetpools
 Revises: 0002_agents
@@ -46,3 +46,9 @@ def upgrade() -> None:
                                        nullable=True))
     op.create_index(op.f('ix_subnets_subnetpool_id'), 'subnets',
                     ['subnetpool_id'], unique=False)
+    op.create_table('subnet_service_types',
+    sa.Column('subnet_id', sa.String(length=36), nullable=False),
+    sa.Column('service_type', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint(['subnet_id'], ['subnets.id'], name=op.f('fk_subnet_service_types_subnet_id'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('subnet_id', 'service_type', name=op.f('pk_subnet_service_types'))
+    )
