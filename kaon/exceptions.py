@@ -391,3 +391,69 @@ class DuplicateAddressPairInRequest(InvalidInput):
 class AllowedAddressPairExhausted(BadRequest):
     message = ('The number of allowed address pair exceeds the maximum '
                '%(quota)s.')
+# Subnet pools (neutron-lib's names and messages).
+class SubnetPoolNotFound(NotFound):
+    message = 'Subnet pool %(subnetpool_id)s could not be found.'
+
+
+_NOT_FOUND['subnetpool'] = lambda i: SubnetPoolNotFound(subnetpool_id=i)
+
+
+class EmptySubnetPoolPrefixList(BadRequest):
+    message = 'Empty subnet pool prefix list.'
+
+
+class PrefixVersionMismatch(BadRequest):
+    message = 'Cannot mix IPv4 and IPv6 prefixes in a subnet pool.'
+
+
+class UnsupportedMinSubnetPoolPrefix(BadRequest):
+    message = "Prefix '%(prefix)s' not supported in IPv%(version)s pool."
+
+
+class IllegalSubnetPoolPrefixBounds(BadRequest):
+    message = ('Illegal prefix bounds: %(prefix_type)s=%(prefixlen)s, '
+               '%(base_prefix_type)s=%(base_prefixlen)s.')
+
+
+class IllegalSubnetPoolPrefixUpdate(BadRequest):
+    message = 'Illegal update to prefixes: %(msg)s.'
+
+
+class SubnetPoolDeleteError(BadRequest):
+    message = 'Unable to delete subnet pool: %(reason)s.'
+
+
+class MinPrefixSubnetAllocationError(BadRequest):
+    message = ('Unable to allocate subnet with prefix length %(prefixlen)s, '
+               'minimum allowed prefix is %(min_prefixlen)s.')
+
+
+class MaxPrefixSubnetAllocationError(BadRequest):
+    message = ('Unable to allocate subnet with prefix length %(prefixlen)s, '
+               'maximum allowed prefix is %(max_prefixlen)s.')
+
+
+class SubnetAllocationError(Conflict):
+    """Neutron raises it as a bare NeutronException, which its API turns
+    into a 500; kaon answers 409: the pool has no room, nothing failed."""
+    message = 'Failed to allocate subnet: %(reason)s.'
+
+
+class SubnetPoolQuotaExceeded(OverQuota):
+    message = 'Per-project subnet pool prefix quota exceeded.'
+
+
+# subnet-service-types (neutron-lib's and neutron.ipam's).
+class InvalidSubnetServiceType(InvalidInput):
+    message = ('Subnet service type %(service_type)s does not correspond '
+               'to a valid device owner.')
+
+
+class InvalidInputSubnetServiceType(InvalidInput):
+    message = 'Subnet service type %(service_type)s is not a string.'
+
+
+class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
+    message = ('No valid service subnet for the given device owner, '
+               'network %(network_id)s, service type %(service_type)s.')

@@ -42,6 +42,8 @@ def build_api(plugin: Plugin) -> falcon.App[falcon.Request, falcon.Response]:
     app.add_route('/v2.0/quotas', quotas.QuotaCollection(plugin))
     app.add_route('/v2.0/quotas/{project_id}', quotas.QuotaItem(plugin))
     app.add_route('/v2.0/quotas/{project_id}/default', quotas.QuotaDefault())
+    app.add_route('/v2.0/quotas/{project_id}/details',
+                  quotas.QuotaDetails(plugin))
     return app
 
 

@@ -27,15 +27,19 @@ def _authorize(req: falcon.Request, action: str, project_id: str = '',
     return ctx
 
 
-def _changes(body: object) -> dict[str, int]:
+def _changes(body: object) -> tuple[dict[str, int], bool]:
+    """The new limits, and whether the admin forces them below usage.
+
+    As Neutron's quotasv2.update: `force` and the deprecated `check_limit`
+    are taken out of the body before validation, and only a JSON true
+    forces (usage is checked by default since 2025.1)."""
     if not isinstance(body, dict) or not isinstance(body.get('quota'), dict):
         raise exc.HTTPBadRequest(msg="Unable to find 'quota' in request body")
+    quota = dict(body['quota'])
+    force = quota.pop('force', None) is True
+    quota.pop('check_limit', None)
     changes = {}
-    for name, value in body['quota'].items():
-        if name == 'force':
-            # Neutron's force: set a limit below the usage.  kaon never
-            # refuses that, so there is nothing to force.
-            continue
+    for name, value in quota.items():
         if name not in quotas.RESOURCES:
             raise exc.HTTPBadRequest(msg=f"Unrecognized attribute(s) '{name}'")
         try:
@@ -43,7 +47,7 @@ def _changes(body: object) -> dict[str, int]:
         except v.Invalid as err:
             raise exc.HTTPBadRequest(
                 msg=f'Invalid input for {name}. Reason: {err}.') from None
-    return changes
+    return changes, force
 
 
 class QuotaCollection:
@@ -72,9 +76,9 @@ class QuotaItem:
     def on_put(self, req: falcon.Request, resp: falcon.Response,
                project_id: str) -> None:
         _authorize(req, 'update', project_id)
-        changes = _changes(read_json(req))
-        write_json(resp, {'quota': self.plugin.update_quota(project_id,
-                                                            changes)})
+        changes, force = _changes(read_json(req))
+        write_json(resp, {'quota': self.plugin.update_quota(
+            project_id, changes, force=force)})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   project_id: str) -> None:
@@ -83,8 +87,15 @@ class QuotaItem:
         resp.status = falcon.HTTP_204
 
 
+class QuotaDefault:
+    def on_get(self, req: falcon.Request, resp: falcon.Response,
+               project_id: str) -> None:
+        write_json(resp, {'quota': quotas.defaults()})
+
+
 class QuotaDetails:
-    """GET /v2.0/quotas/<project>/details (quota_details extension)."""
+    """GET /v2.0/quotas/<project>/details (quota_details): limit, used and
+    reserved per resource, readable by whoever may read the quota."""
 
     def __init__(self, plugin: Plugin) -> None:
         self.plugin = plugin
@@ -93,9 +104,3 @@ class QuotaDetails:
                project_id: str) -> None:
         _authorize(req, 'get', project_id)
         write_json(resp, {'quota': self.plugin.quota_details(project_id)})
-
-
-class QuotaDefault:
-    def on_get(self, req: falcon.Request, resp: falcon.Response,
-               project_id: str) -> None:
-        write_json(resp, {'quota': quotas.defaults()})

@@ -73,6 +73,17 @@ EXTENSIONS = [
     ('port-security', 'Port Security', 'Provides port security'),
     ('quota_details', 'Quota details management support',
      'Expose functions for quotas usage statistics per project'),
+    ('quota-check-limit-default', 'Quota engine limit check by default',
+     'By default, the Neutron quota engine checks the resource usage '
+     'before applying a new quota limit'),
+    ('ip-substring-filtering', 'IP address substring filtering',
+     'Provides IP address substring filtering when listing ports'),
+    ('port-mac-address-regenerate', 'Neutron Port MAC address regenerate',
+     'Network port MAC address regenerate'),
+    ('subnet_allocation', 'Subnet Allocation',
+     'Enables allocation of subnets from a subnet pool'),
+    ('subnet-service-types', 'Subnet service types',
+     'Provides ability to set the subnet service_types field'),
 ]
 
 

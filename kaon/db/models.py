@@ -327,3 +327,41 @@ port_security_bindings = Table(
            primary_key=True),
     Column('port_security_enabled', Boolean, nullable=False, default=True),
 )
+
+# Subnet pools (Neutron's subnetpools and subnetpoolprefixes).  A subnet
+# allocated from a pool names it in subnets.subnetpool_id; the pool's row
+# lock (taken by every allocation and by the pool's update and delete) is
+# what keeps two allocations from one pool apart and a pool in use alive.
+subnetpools = Table(
+    'subnetpools', metadata,
+    Column('id', UUID, primary_key=True),
+    Column('project_id', NAME, nullable=False, index=True),
+    Column('name', NAME, nullable=False),
+    Column('ip_version', Integer, nullable=False),
+    Column('default_prefixlen', Integer, nullable=False),
+    Column('min_prefixlen', Integer, nullable=False),
+    Column('max_prefixlen', Integer, nullable=False),
+    Column('shared', Boolean, nullable=False, default=False),
+    Column('is_default', Boolean, nullable=False, default=False),
+    Column('default_quota', Integer),
+    Column('address_scope_id', UUID),
+    *_standard_attrs(),
+)
+
+subnetpool_prefixes = Table(
+    'subnetpoolprefixes', metadata,
+    Column('subnetpool_id', UUID,
+           ForeignKey('subnetpools.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('cidr', String(64), primary_key=True),
+)
+
+subnets.append_column(Column('subnetpool_id', UUID, index=True))
+
+# subnet-service-types: the device owners a subnet serves (none: any).
+subnet_service_types = Table(
+    'subnet_service_types', metadata,
+    Column('subnet_id', UUID, ForeignKey('subnets.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('service_type', String(255), primary_key=True),
+)

@@ -29,6 +29,7 @@ from kaon.plugin import (
     security_groups,
     sg_info,
     sg_rules,
+    subnetpools,
     subnets,
 )
 from kaon.plugin.events import Events
@@ -83,6 +84,11 @@ _OPS = {
         sg_rules.list_templates, sg_rules.get_template,
         sg_rules.create_templates, sg_rules.no_update_template,
         sg_rules.delete_template),
+    'subnetpool': _Ops(subnetpools.list_subnetpools,
+                       subnetpools.get_subnetpool,
+                       subnetpools.create_subnetpools,
+                       subnetpools.update_subnetpool,
+                       subnetpools.delete_subnetpool),
 }
 # Listing these is a project's first use of security groups (Neutron
 # creates the default group then).
@@ -192,9 +198,11 @@ class Plugin:
             return [dict(quotas.limits(conn, p), project_id=p, tenant_id=p)
                     for p in quotas.projects_with_quotas(conn)]
 
-    def update_quota(self, project_id: str,
-                     changes: dict[str, int]) -> dict[str, int]:
+    def update_quota(self, project_id: str, changes: dict[str, int],
+                     force: bool = False) -> dict[str, int]:
         def work(conn: Connection) -> dict[str, int]:
+            if not force:
+                quotas.check_limits(conn, project_id, changes)
             quotas.set_limits(conn, project_id, changes)
             return quotas.limits(conn, project_id)
         return self.db.write(work)

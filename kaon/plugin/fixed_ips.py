@@ -11,20 +11,14 @@ import ipaddress
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.db.models import ip_allocations, subnets
+from kaon.db.models import ip_allocations
 from kaon.ipam import addresses, allocator, ranges
+from kaon.plugin import service_types
 from kaon.plugin.subnets import is_auto_address
-
-
-def _network_subnets(conn: Connection, network_id: str) -> list[Row[Any]]:
-    return list(conn.execute(select(subnets).where(
-        subnets.c.network_id == network_id)
-        .order_by(subnets.c.created_at, subnets.c.id)))
-
 
 Allocation = dict[str, str]
 
@@ -147,7 +141,9 @@ def _allocate_requested(conn: Connection, port: dict[str, Any],
 def allocate(conn: Connection, port: dict[str, Any],
              requested: list[dict[str, Any]] | None) -> list[Allocation]:
     """Allocate a new port's addresses; returns them as the API shows them."""
-    candidates = _network_subnets(conn, port['network_id'])
+    candidates = service_types.candidates(
+        conn, port['network_id'], port.get('device_owner') or '',
+        required=requested is None)
     if requested is None:
         taken = _allocate_default(conn, port, candidates)
     else:
@@ -177,7 +173,9 @@ def replace(conn: Connection, port: dict[str, Any],
         else:
             remaining.remove(kept)
     release(conn, remaining)
-    candidates = _network_subnets(conn, port['network_id'])
+    candidates = service_types.candidates(
+        conn, port['network_id'], port.get('device_owner') or '',
+        required=False)
     _allocate_requested(conn, port, candidates, wanted)
 
 
@@ -191,19 +189,46 @@ def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
 
 
 def parse_filter(value: Any) -> tuple[str, str]:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` filter
-    as (key, value), the value in the form it is stored in: any spelling
-    of an address matches, whether the filter came over the API or RPC."""
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` /
+    `fixed_ips=ip_address_substr=Z` filter as (key, value), the value in
+    the form it is stored in: any spelling of an address matches, whether
+    the filter came over the API or RPC.  A substring is any text."""
     key, _, wanted = str(value).partition('=')
     try:
         if key == 'ip_address':
             return key, addresses.canonical_ip(wanted)
         if key == 'subnet_id' and len(wanted) in (32, 36):
             return key, str(uuid.UUID(wanted))
+        if key == 'ip_address_substr' and wanted:
+            return key, wanted
     except (addresses.BadAddress, ValueError):
         pass
     raise exc.InvalidInput(error_message=f"'{addresses.shown(value)}' is "
                            'not a valid fixed_ips filter')
+
+
+def port_filter(ports_table: Any, values: list[str]) -> Any:
+    """The `fixed_ips` filter on ports: one of the port's addresses has
+    one of the ip_address and one of the subnet_id asked for; and, for
+    ip-substring-filtering (Neutron's ML2 _get_ports_query), one of its
+    addresses contains one of the substrings asked for."""
+    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': [],
+                                    'ip_address_substr': []}
+    for value in values:
+        key, val = parse_filter(value)
+        wanted[key].append(val)
+    substrings = wanted.pop('ip_address_substr')
+    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
+    clause = ports_table.c.id.in_(
+        select(ip_allocations.c.port_id).where(*conds))
+    if not substrings:
+        return clause
+    # LIKE wildcards in the text are literal: Neutron's '%' and '_' would
+    # match anything, but no address contains them.
+    has_substr = ports_table.c.id.in_(select(ip_allocations.c.port_id).where(
+        or_(*[ip_allocations.c.ip_address.contains(s, autoescape=True)
+              for s in substrings])))
+    return and_(clause, has_substr) if conds else has_substr
 
 
 def _canonical(requested: list[dict[str, Any]]) -> list[dict[str, Any]]:

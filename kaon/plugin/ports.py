@@ -40,16 +40,6 @@ def visible(ctx: Context) -> list[Any]:
                 ports.c.network_id.in_(own_nets))]
 
 
-def _by_fixed_ips(table: Any, values: list[str]) -> Any:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
-    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
-    for value in values:
-        key, val = fixed_ips.parse_filter(value)
-        wanted[key].append(val)
-    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
-    return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))
-
-
 def _by_mac(table: Any, values: list[str]) -> Any:
     return table.c.mac_address.in_([macs.normalize(str(v)) for v in values])
 
@@ -60,7 +50,7 @@ def _by_security_groups(table: Any, values: list[str]) -> Any:
         bindings.security_group_id.in_(values)))
 
 
-SPECIAL_FILTERS = {'fixed_ips': _by_fixed_ips, 'mac_address': _by_mac,
+SPECIAL_FILTERS = {'fixed_ips': fixed_ips.port_filter, 'mac_address': _by_mac,
                    'security_groups': _by_security_groups,
                    'port_security_enabled': port_security.BY_PORT}
 
@@ -221,7 +211,8 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
     if 'mac_address' in body:
-        mac = macs.normalize(body['mac_address'])
+        # None (port-mac-address-regenerate): _choose_mac draws a free one.
+        mac = body['mac_address'] and macs.normalize(body['mac_address'])
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)
     values.update(common.bumped(row))

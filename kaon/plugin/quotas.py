@@ -70,21 +70,6 @@ def limits(conn: Connection, project_id: str) -> dict[str, int]:
     return result
 
 
-def _used(conn: Connection, project_id: str, resource: str) -> int:
-    table = RESOURCES[resource]
-    return int(conn.execute(select(func.count()).select_from(table).where(
-        table.c.project_id == project_id)).scalar_one())
-
-
-def details(conn: Connection, project_id: str) -> dict[str, dict[str, int]]:
-    """Neutron's quota details: limit, used and reserved per resource
-    (kaon reserves nothing: a create counts and inserts in one
-    transaction)."""
-    return {name: {'limit': limit, 'used': _used(conn, project_id, name),
-                   'reserved': 0}
-            for name, limit in limits(conn, project_id).items()}
-
-
 def projects_with_quotas(conn: Connection) -> list[str]:
     return list(conn.execute(select(models.quotas.c.project_id).distinct())
                 .scalars())
@@ -139,5 +124,37 @@ def enforce(conn: Connection, project_id: str, resource: str,
     if limit < 0:
         return
     locks.hold(conn, f'quota:{project_id}:{resource}')
-    if _used(conn, project_id, resource) + adding > limit:
+    if usage(conn, project_id, resource) + adding > limit:
         raise exc.OverQuota(overs=[resource])
+
+
+def usage(conn: Connection, project_id: str, resource: str) -> int:
+    """How many `resource`s the project holds now."""
+    table = RESOURCES[resource]
+    return int(conn.execute(select(func.count()).select_from(table).where(
+        table.c.project_id == project_id)).scalar_one())
+
+
+def check_limits(conn: Connection, project_id: str,
+                 changes: dict[str, int]) -> None:
+    """Neutron's quota-check-limit-default: a limit below what the project
+    already uses is a 400 unless the admin forces it (quotasv2.update);
+    -1 (unlimited) needs no count."""
+    for resource, limit in changes.items():
+        if limit == -1:
+            continue
+        used = usage(conn, project_id, resource)
+        if used > limit:
+            raise exc.HTTPBadRequest(
+                msg=f'Quota limit {limit} for {resource} must be greater '
+                    f'than or equal to already used {used}')
+
+
+def details(conn: Connection, project_id: str) -> dict[str, dict[str, int]]:
+    """quota_details: limit, used and reserved per resource.  kaon counts
+    and inserts in one transaction (enforce()), so it never holds
+    reservations: `reserved` is always 0, as with Neutron's no-lock driver
+    once a request has committed."""
+    return {resource: {'limit': limit, 'reserved': 0,
+                       'used': usage(conn, project_id, resource)}
+            for resource, limit in limits(conn, project_id).items()}

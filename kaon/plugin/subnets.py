@@ -21,7 +21,14 @@ from kaon.db.models import (
     subnets,
 )
 from kaon.ipam import allocator, ranges
-from kaon.plugin import common, networks as nets, quotas, rbac
+from kaon.plugin import (
+    common,
+    networks as nets,
+    quotas,
+    rbac,
+    service_types,
+    subnet_alloc,
+)
 from kaon.plugin.query import (
     ListQuery,
     SpecialFilter,
@@ -71,9 +78,11 @@ def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
                          dns_nameservers.c.order)
     routes = common.rows_by(conn, host_routes, 'subnet_id', ids)
     tags = common.load_tags(conn, ids)
+    types = service_types.load(conn, ids)
     result = []
     for row in rows:
         sub = common.row_to_dict(row)
+        sub['service_types'] = types[row.id]
         sub['allocation_pools'] = [{'start': p.first_ip, 'end': p.last_ip}
                                    for p in pools[row.id]]
         sub['dns_nameservers'] = [d.address for d in dns[row.id]]
@@ -197,6 +206,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     # makes the overlap check race-free (and the MTU check: see
     # networks.update_network).
     net_row = nets.get_row(conn, ctx, body['network_id'], for_update=True)
+    body = subnet_alloc.allocate_cidr(conn, ctx, body)
     net = _check_cidr(conn, body)
     nets.check_mtu(net_row.id, net_row.mtu, [net.version])
     _check_versions(net.version, body)
@@ -222,6 +232,7 @@ def _create_subnet(conn: Connection, ctx: Context,
     _store_dns(conn, subnet_id, body.get('dns_nameservers') or [])
     _store_routes(conn, subnet_id, body.get('host_routes') or [])
     common.set_tags(conn, subnet_id, body.get('tags', ()), new=True)
+    service_types.store(conn, subnet_id, body.get('service_types') or [])
     if body.get('ipv6_address_mode') in AUTO_ADDRESS_MODES:
         _address_existing_ports(conn, net_row.id, subnet_id, str(net))
     common.bump(conn, networks, [net_row.id])
@@ -300,6 +311,8 @@ def update_subnet(conn: Connection, ctx: Context, subnet_id: str,
         _store_routes(conn, subnet_id, body['host_routes'] or [])
     if 'tags' in body:
         common.set_tags(conn, subnet_id, body['tags'])
+    if 'service_types' in body:
+        service_types.store(conn, subnet_id, body['service_types'])
     values = common.column_values(subnets, body)
     values.update(common.bumped(row))
     conn.execute(update(subnets).where(subnets.c.id == subnet_id)

@@ -198,6 +198,22 @@ QUOTAS = [
     _rule('delete_quota', ADMIN, "Reset a project's quotas."),
 ]
 
+SUBNETPOOLS = [
+    _rule('shared_subnetpools', 'field:subnetpools:shared=True',
+          'The subnet pool is shared.'),
+    _rule('create_subnetpool', ADMIN_OR_MEMBER, 'Create a subnet pool.'),
+    _rule('create_subnetpool:shared', ADMIN, 'Create a shared subnet pool.'),
+    _rule('create_subnetpool:is_default', ADMIN,
+          'Make a subnet pool the default of its IP version.'),
+    _rule('get_subnetpool', either(ADMIN_OR_READER,
+                                   'rule:shared_subnetpools'),
+          'Show a subnet pool; shared ones are readable by all.'),
+    _rule('update_subnetpool', ADMIN_OR_MEMBER, 'Update a subnet pool.'),
+    _rule('update_subnetpool:is_default', ADMIN,
+          'Make a subnet pool the default of its IP version or not.'),
+    _rule('delete_subnetpool', ADMIN_OR_MEMBER, 'Delete a subnet pool.'),
+]
+
 
 # Security groups, their rules and the default-rules template
 # (neutron/conf/policies/security_group.py, default_security_group_rules.py).
@@ -235,4 +251,4 @@ SECURITY_GROUPS = [
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule: the oslo.policy.policies entry point."""
     return BASE + NETWORKS + SUBNETS + PORTS + AGENTS + QUOTAS + RBAC + \
-        SECURITY_GROUPS
+        SECURITY_GROUPS + SUBNETPOOLS

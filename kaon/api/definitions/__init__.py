@@ -8,13 +8,14 @@ from kaon.api.definitions import (
     security_group,
     security_group_rule,
     subnet,
+    subnetpool,
 )
 
 RESOURCES = {r.collection: r for r in
              (network.RESOURCE, subnet.RESOURCE, port.RESOURCE,
               agent.RESOURCE, rbac_policy.RESOURCE,
               security_group.RESOURCE, security_group_rule.RESOURCE,
-              default_security_group_rule.RESOURCE)}
+              default_security_group_rule.RESOURCE, subnetpool.RESOURCE)}
 
 
 def url_path(collection: str) -> str:

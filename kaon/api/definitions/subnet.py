@@ -2,6 +2,7 @@
 from kaon.api import validators as v
 from kaon.api.attributes import REQUIRED, Attribute, Resource
 from kaon.api.definitions.common import standard
+from kaon.api.definitions.subnet_service_types import SERVICE_TYPES
 
 IPV6_MODES = v.nullable(v.enum('slaac', 'dhcpv6-stateful',
                                'dhcpv6-stateless'))
@@ -16,8 +17,9 @@ RESOURCE = Resource('subnet', 'subnets', {
                             default=REQUIRED, is_sort_key=True),
     'ip_version': Attribute(allow_post=True, validate=v.enum(4, 6),
                             default=REQUIRED, is_sort_key=True),
-    'cidr': Attribute(allow_post=True, validate=v.cidr, default=REQUIRED,
-                      is_sort_key=True),
+    # Left out (or null) when a subnet pool allocates it.
+    'cidr': Attribute(allow_post=True, validate=v.nullable(v.cidr),
+                      omit_if_absent=True, is_sort_key=True),
     'gateway_ip': Attribute(allow_post=True, allow_put=True,
                             validate=v.nullable(v.ip_address),
                             omit_if_absent=True, is_sort_key=True),
@@ -40,4 +42,12 @@ RESOURCE = Resource('subnet', 'subnets', {
     # A filter only (whether the subnet's network is shared with the
     # caller); never in a subnet's body, as in Neutron.
     'shared': Attribute(validate=v.boolean),
+    # subnet_allocation: the pool the CIDR comes from, and the length of
+    # the CIDR to allocate (write-only, as neutron-lib's is_visible False).
+    'subnetpool_id': Attribute(allow_post=True,
+                               validate=v.nullable(v.uuid_like),
+                               default=None, is_sort_key=True),
+    'prefixlen': Attribute(allow_post=True, validate=v.integer(0),
+                           omit_if_absent=True, is_filter=False),
+    'service_types': SERVICE_TYPES,
 })
