@@ -109,13 +109,21 @@ class Outcome:
 
 
 def failure_summary(traceback: str) -> str:
-    """The exception of a traceback: the lines after its last frame (a
-    frame line or its source line is indented), e.g. `tempest.lib.
-    exceptions.NotFound: Object not found` and its `Details: {...}`."""
+    """The exception of a traceback: what follows its last frame (a
+    `  File "..."` line and the indented source and caret lines under it),
+    e.g. `tempest.lib.exceptions.NotFound: Object not found` and its
+    `Details: {...}`, or an assertion and its diff."""
     lines = traceback.rstrip().splitlines()
-    last_frame = max((i for i, line in enumerate(lines)
-                      if line.startswith(' ')), default=-1)
-    summary = ' | '.join(line.strip() for line in lines[last_frame + 1:]
+    start = 0
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith('File "'):
+            start = i + 1
+            indent = len(line) - len(line.lstrip())
+            while start < len(lines) and (
+                    not lines[start].strip() or
+                    len(lines[start]) - len(lines[start].lstrip()) > indent):
+                start += 1
+    summary = ' | '.join(line.strip() for line in lines[start:]
                          if line.strip())
     return summary[:SUMMARY_CHARS] or traceback.strip()[:SUMMARY_CHARS]
 
