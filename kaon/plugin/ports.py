@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
@@ -27,12 +28,21 @@ def visible(ctx: Context) -> list[Any]:
 
 
 def _by_fixed_ips(table: Any, values: list[str]) -> Any:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
-    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` /
+    `fixed_ips=ip_address_substr=Z` (ip-substring-filtering): a port with
+    one address that matches a value of every key given.  A substring is
+    literal text: `_` and `%` are no LIKE wildcards here."""
+    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': [],
+                                    'ip_address_substr': []}
     for value in values:
         key, val = fixed_ips.parse_filter(value)
         wanted[key].append(val)
-    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
+    substrings = wanted.pop('ip_address_substr')
+    conds: list[ColumnElement[bool]] = [
+        ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
+    if substrings:
+        conds.append(or_(*(ip_allocations.c.ip_address.contains(
+            v, autoescape=True) for v in substrings)))
     return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))
 
 

@@ -29,7 +29,7 @@ from tests.support.keystone_cloud import Cloud
 from tests.support.rabbitmq import RabbitMQ
 
 AGENTS = 2
-REGISTER_TIMEOUT = 30
+REGISTER_TIMEOUT = 120   # agents start slowly on a loaded 2-core machine
 AGENT_OPTIONS = {'check_child_processes_interval': 1,
                  'bulk_reload_interval': 0.5}
 
