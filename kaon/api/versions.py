@@ -50,6 +50,8 @@ EXTENSIONS = [
      'that have Neutron standard attributes.'),
     ('ip-substring-filtering', 'IP address substring filtering',
      'Provides IP address substring filtering when listing ports'),
+    ('port-mac-address-regenerate', 'Neutron Port MAC address regenerate',
+     'Network port MAC address regenerate'),
 ]
 
 

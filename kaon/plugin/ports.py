@@ -197,7 +197,10 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
     row = get_row(conn, ctx, port_id)
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
-    if 'mac_address' in body:
+    if body.get('mac_address', '') is None:
+        # port-mac-address-regenerate: null asks for a new random MAC.
+        values['mac_address'] = _choose_mac(conn, row.network_id, None)
+    elif 'mac_address' in body:
         mac = macs.normalize(body['mac_address'])
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)
