@@ -48,10 +48,6 @@ EXTENSIONS = [
     ('standard-attr-timestamp', 'Resource timestamps',
      'Adds created_at and updated_at fields to all Neutron resources '
      'that have Neutron standard attributes.'),
-    ('ip-substring-filtering', 'IP address substring filtering',
-     'Provides IP address substring filtering when listing ports'),
-    ('port-mac-address-regenerate', 'Neutron Port MAC address regenerate',
-     'Network port MAC address regenerate'),
 ]
 
 

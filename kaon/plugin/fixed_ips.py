@@ -193,13 +193,9 @@ def _same(held: dict[str, str], request: dict[str, Any]) -> bool:
 def parse_filter(value: Any) -> tuple[str, str]:
     """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` filter
     as (key, value), the value in the form it is stored in: any spelling
-    of an address matches, whether the filter came over the API or RPC.
-    `fixed_ips=ip_address_substr=Z` (ip-substring-filtering) is part of an
-    address as stored, kept as given."""
+    of an address matches, whether the filter came over the API or RPC."""
     key, _, wanted = str(value).partition('=')
     try:
-        if key == 'ip_address_substr' and wanted:
-            return key, wanted
         if key == 'ip_address':
             return key, addresses.canonical_ip(wanted)
         if key == 'subnet_id' and len(wanted) in (32, 36):

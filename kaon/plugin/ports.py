@@ -5,7 +5,6 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
 
 from kaon import exceptions as exc
 from kaon.conf import CONF
@@ -28,21 +27,12 @@ def visible(ctx: Context) -> list[Any]:
 
 
 def _by_fixed_ips(table: Any, values: list[str]) -> Any:
-    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y` /
-    `fixed_ips=ip_address_substr=Z` (ip-substring-filtering): a port with
-    one address that matches a value of every key given.  A substring is
-    literal text: `_` and `%` are no LIKE wildcards here."""
-    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': [],
-                                    'ip_address_substr': []}
+    """Neutron's `fixed_ips=ip_address=X` / `fixed_ips=subnet_id=Y`."""
+    wanted: dict[str, list[str]] = {'ip_address': [], 'subnet_id': []}
     for value in values:
         key, val = fixed_ips.parse_filter(value)
         wanted[key].append(val)
-    substrings = wanted.pop('ip_address_substr')
-    conds: list[ColumnElement[bool]] = [
-        ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
-    if substrings:
-        conds.append(or_(*(ip_allocations.c.ip_address.contains(
-            v, autoescape=True) for v in substrings)))
+    conds = [ip_allocations.c[k].in_(v) for k, v in wanted.items() if v]
     return table.c.id.in_(select(ip_allocations.c.port_id).where(*conds))
 
 
@@ -197,10 +187,7 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
     row = get_row(conn, ctx, port_id)
     before = to_dicts(conn, [row])[0]
     values = common.column_values(ports, body)
-    if body.get('mac_address', '') is None:
-        # port-mac-address-regenerate: null asks for a new random MAC.
-        values['mac_address'] = _choose_mac(conn, row.network_id, None)
-    elif 'mac_address' in body:
+    if 'mac_address' in body:
         mac = macs.normalize(body['mac_address'])
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)

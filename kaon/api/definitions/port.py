@@ -32,10 +32,8 @@ RESOURCE = Resource('port', 'ports', {
     'admin_state_up': Attribute(allow_post=True, allow_put=True,
                                 validate=v.boolean, default=True,
                                 is_sort_key=True),
-    # null: a random MAC (port-mac-address-regenerate on update)
     'mac_address': Attribute(allow_post=True, allow_put=True,
-                             validate=v.nullable(v.mac_address),
-                             omit_if_absent=True,
+                             validate=v.mac_address, omit_if_absent=True,
                              is_sort_key=True),
     'fixed_ips': Attribute(allow_post=True, allow_put=True,
                            validate=v.nullable(v.list_of(FIXED_IP)),
