@@ -74,12 +74,16 @@ def network_infos(conn: Connection, network_ids: list[str],
 
 def set_ports_status(conn: Connection, port_ids: list[str],
                      status: str) -> None:
+    """An agent's report (dhcp_ready_on_ports: ACTIVE).  A port that is
+    administratively down stays DOWN whatever DHCP says of it."""
     now = common.utcnow()
     for part in common.chunks(list(port_ids)):
-        conn.execute(update(ports_table).where(
-            ports_table.c.id.in_(part), ports_table.c.status != status)
-            .values(status=status, updated_at=now,
-                    revision_number=ports_table.c.revision_number + 1))
+        where = [ports_table.c.id.in_(part), ports_table.c.status != status]
+        if status == 'ACTIVE':
+            where.append(ports_table.c.admin_state_up.is_(True))
+        conn.execute(update(ports_table).where(*where).values(
+            status=status, updated_at=now,
+            revision_number=ports_table.c.revision_number + 1))
 
 
 def create_dhcp_port(conn: Connection, ctx: Context, host: str,

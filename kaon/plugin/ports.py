@@ -215,6 +215,10 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
         mac = body['mac_address'] and macs.normalize(body['mac_address'])
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)
+    if body.get('admin_state_up') is False:
+        # kaon has no L2 agent to report the device down, as Neutron's do
+        # (update_device_down): an administratively down port is DOWN.
+        values['status'] = 'DOWN'
     values.update(common.bumped(row))
     conn.execute(update(ports).where(ports.c.id == port_id).values(**values))
     if 'fixed_ips' in body:
