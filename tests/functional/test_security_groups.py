@@ -336,9 +336,11 @@ def test_default_group_comes_back_on_port_update_and_rule_quota_gates_groups(
                    json={'port': {'name': 'update'}}))
     assert len(api.ok(api.get(SG, params={
         'project_id': project, 'name': 'default'}))['security_groups']) == 1
-    # A new group's two template rules need a rule quota of two.
+    # A new group's two template rules need a rule quota of two (the
+    # default group's four rules already exceed it: only a forced limit
+    # may sit below usage, quota-check-limit-default).
     api.ok(api.put(f'/v2.0/quotas/{project}', json={'quota': {
-        'security_group_rule': 1}}))
+        'security_group_rule': 1, 'force': True}}))
     api.error(api.post(SG, headers=headers, json={'security_group': {
         'name': 'x'}}), 409, 'OverQuota', 'security_group_rule')
     assert [g['name'] for g in _groups(api, headers)] == ['default']
