@@ -208,7 +208,9 @@ def copy_template(conn: Connection, group_id: str, project_id: str,
 
 
 def _template_dict(row: Any) -> dict[str, Any]:
-    return {str(k): v for k, v in zip(row._fields, row, strict=True)}
+    template = {str(k): v for k, v in zip(row._fields, row, strict=True)}
+    template['remote_address_group_id'] = None   # no address groups
+    return template
 
 
 def list_templates(conn: Connection, ctx: Context,

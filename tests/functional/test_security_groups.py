@@ -287,6 +287,14 @@ def test_default_rules_template(api, member, project):
         ('egress', 'IPv6', None, True, True),
         ('ingress', 'IPv4', 'PARENT', True, False),
         ('ingress', 'IPv6', 'PARENT', True, False)]
+    # neutron-lib's template rules carry remote_address_group_id; kaon has
+    # no address groups: always null, and not something to set.
+    assert {r['remote_address_group_id'] for r in listed} == {None}
+    api.error(api.post(DEFAULTS, json={'default_security_group_rule': {
+        'direction': 'egress', 'used_in_default_sg': True,
+        'used_in_non_default_sg': True,
+        'remote_address_group_id': '7c9e6679-7425-40de-944b-e07fc1f90ae7'}}),
+        400)
     # Readers see the template; only the admin changes it.
     assert len(api.ok(api.get(DEFAULTS, headers=member(project)))[
         'default_security_group_rules']) == len(listed)
