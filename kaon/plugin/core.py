@@ -184,6 +184,11 @@ class Plugin:
         with self.db.reading() as conn:
             return networks.owners(conn, ctx, net_ids)
 
+    def security_group_owners(self, sg_ids: Ids) -> dict[str, str]:
+        """Group id -> owning project, for policy targets of rules."""
+        with self.db.reading() as conn:
+            return security_groups.owners(conn, sg_ids)
+
     # Quotas are not a standard resource: keyed by project, no id of their own.
     def get_quota(self, project_id: str) -> dict[str, int]:
         with self.db.reading() as conn:

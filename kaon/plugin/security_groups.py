@@ -206,3 +206,12 @@ def delete_security_group(conn: Connection, ctx: Context,
         security_groups.c.id == group_id))
     common.drop_tags(conn, [group_id])
     return group
+
+
+def owners(conn: Connection, group_ids: list[str]) -> dict[str, str]:
+    """Group id -> the project that owns it (whoever may see them: this
+    serves policy targets, which judge visibility themselves)."""
+    rows = conn.execute(select(security_groups.c.id,
+                               security_groups.c.project_id)
+                        .where(security_groups.c.id.in_(group_ids)))
+    return {r.id: r.project_id for r in rows}

@@ -217,9 +217,9 @@ SUBNETPOOLS = [
 
 # Security groups, their rules and the default-rules template
 # (neutron/conf/policies/security_group.py, default_security_group_rules.py).
-# One simplification: Neutron lets the owner of a group see and delete a
-# rule someone else (an admin) put in it, through the rule's
-# `security_group:project_id`; here a rule is judged by its own project.
+# As Neutron's sg_owner: the owner of a group sees and deletes every rule in
+# it, one an admin put there too (kaon.api.authz adds the group's owner to
+# a rule's target as `security_group:project_id`).
 SECURITY_GROUPS = [
     _rule('shared_security_group', 'field:security_groups:shared=True',
           'The security group is shared with every project (RBAC).'),
@@ -231,8 +231,14 @@ SECURITY_GROUPS = [
     _rule('delete_security_group', ADMIN_OR_MEMBER, 'Delete a group.'),
     _rule('create_security_group_rule', ADMIN_OR_MEMBER,
           "Add a rule to one of the project's groups."),
-    _rule('get_security_group_rule', ADMIN_OR_READER, 'Show a rule.'),
-    _rule('delete_security_group_rule', ADMIN_OR_MEMBER, 'Delete a rule.'),
+    _rule('sg_owner', 'project_id:%(security_group:project_id)s',
+          "The caller's project owns the rule's group."),
+    _rule('get_security_group_rule', either(ADMIN_OR_READER,
+                                            'rule:sg_owner'),
+          'Show a rule: its own project, or the owner of its group.'),
+    _rule('delete_security_group_rule', either(ADMIN_OR_MEMBER,
+                                               'rule:sg_owner'),
+          'Delete a rule: its own project, or the owner of its group.'),
     _rule('create_default_security_group_rule', ADMIN,
           'Add a rule to the template of new groups.'),
     _rule('get_default_security_group_rule', 'role:reader',

@@ -352,3 +352,25 @@ def test_default_group_comes_back_on_port_update_and_rule_quota_gates_groups(
     api.error(api.post(SG, headers=headers, json={'security_group': {
         'name': 'x'}}), 409, 'OverQuota', 'security_group_rule')
     assert [g['name'] for g in _groups(api, headers)] == ['default']
+
+
+def test_group_owner_sees_and_deletes_a_rule_an_admin_put_in_its_group(
+        api, member, project):
+    """Neutron's sg_owner rule: a rule the admin added (owned by the
+    admin's project) to a member's group is in the member's listing, can be
+    shown and deleted by the member; another project sees none of it."""
+    headers = member(project)
+    group = _group(api, headers)
+    admins = _rule(api, {}, group['id'], protocol='tcp', port_range_min=22,
+                   port_range_max=22)
+    assert admins['project_id'] != project
+    listed = api.ok(api.get(RULES, headers=headers, params={
+        'security_group_id': group['id']}))['security_group_rules']
+    assert admins['id'] in {r['id'] for r in listed}
+    api.ok(api.get(f"{RULES}/{admins['id']}", headers=headers))
+    other = member(unique('proj'))
+    api.error(api.get(f"{RULES}/{admins['id']}", headers=other), 404)
+    assert admins['id'] not in {r['id'] for r in api.ok(api.get(
+        RULES, headers=other))['security_group_rules']}
+    api.ok(api.delete(f"{RULES}/{admins['id']}", headers=headers), 204)
+    api.error(api.get(f"{RULES}/{admins['id']}"), 404)
