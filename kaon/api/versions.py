@@ -73,6 +73,11 @@ EXTENSIONS = [
     ('port-security', 'Port Security', 'Provides port security'),
     ('quota_details', 'Quota details management support',
      'Expose functions for quotas usage statistics per project'),
+    ('rbac-security-groups', 'Add security_group type to network RBAC',
+     'Add security_group type to network RBAC'),
+    ('security-groups-shared-filtering',
+     'Security group filtering on the shared field',
+     'Support filtering security groups on the shared field'),
 ]
 
 
