@@ -263,8 +263,7 @@ def test_port_security_off_refuses_address_pairs(api: Api) -> None:
     assert shown['port_security_enabled'] is True
     assert shown['allowed_address_pairs'][0]['ip_address'] == '10.97.0.200'
     # ...and adding pairs to a port without port security.
-    bare = api.port(net['id'], security_groups=[],
-                    port_security_enabled=False)
+    bare = api.port(net['id'], port_security_enabled=False)
     api.error(api.put(f"/v2.0/ports/{bare['id']}", json={'port': {
         'allowed_address_pairs': PAIR}}), 409,
         'AddressPairAndPortSecurityRequired')
