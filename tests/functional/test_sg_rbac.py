@@ -16,12 +16,6 @@ POLICIES = '/v2.0/rbac-policies'
 SG = '/v2.0/security-groups'
 
 
-@pytest.fixture(scope='module', autouse=True)
-def admin_policies_unlimited(api: Api) -> None:
-    api.ok(api.put('/v2.0/quotas/admin',
-                   json={'quota': {'rbac_policy': -1}}))
-
-
 def _project() -> str:
     return uuid.uuid4().hex
 
