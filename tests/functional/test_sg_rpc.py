@@ -165,32 +165,6 @@ def test_casts_follow_rules_and_members(stack):
     firewall.wait_for('security_groups_rule_updated', [web['id']])
 
 
-def test_member_ips_include_allowed_address_pairs(stack):
-    """Neutron's _select_ips_for_remote_group: a member's fixed IPs as
-    [ip, None], its allowed address pairs (addresses or CIDRs) as
-    [ip, mac], each under its ethertype."""
-    plugin, _, _ = stack
-    net, _ = network_with_subnet(plugin, '10.67.0.0/24')
-    web, db = _group(plugin, 'web'), _group(plugin, 'db')
-    _rule(plugin, web, remote_group_id=db['id'])
-    _rule(plugin, web, ethertype='IPv6', remote_group_id=db['id'])
-    vm = new_port(plugin, net, security_groups=[web['id']])
-    peer = new_port(plugin, net, security_groups=[db['id']],
-                    allowed_address_pairs=[
-                        {'ip_address': '10.67.0.200'},
-                        {'ip_address': '10.68.0.0/24',
-                         'mac_address': 'fa:16:3e:00:00:99'},
-                        {'ip_address': '2001:db8::5'}])
-    info = SecurityGroupServerRpcApi().security_group_info_for_devices(
-        [vm['id']])
-    mac = peer['mac_address']
-    assert info['sg_member_ips'] == {db['id']: {
-        'IPv4': sorted([[peer['fixed_ips'][0]['ip_address'], None],
-                        ['10.67.0.200', mac],
-                        ['10.68.0.0/24', 'fa:16:3e:00:00:99']], key=str),
-        'IPv6': [['2001:db8::5', mac]]}}
-
-
 def test_address_pair_change_casts_member_update(stack):
     plugin, _, firewall = stack
     net, _ = network_with_subnet(plugin, '10.69.0.0/24')
