@@ -150,7 +150,7 @@ def render(resource: Resource, item: dict[str, Any],
 
 # Filters the plugin interprets itself (their values are not values of
 # the attribute: `fixed_ips=ip_address=X`).
-RAW_FILTERS = ('subnets', 'tags', 'fixed_ips')
+RAW_FILTERS = ('subnets', 'tags', 'fixed_ips', 'security_groups')
 
 
 def filter_value(resource: Resource, name: str, value: str) -> Any:

@@ -84,6 +84,11 @@ EXTENSIONS = [
      'Enables allocation of subnets from a subnet pool'),
     ('subnet-service-types', 'Subnet service types',
      'Provides ability to set the subnet service_types field'),
+    ('rbac-security-groups', 'Add security_group type to network RBAC',
+     'Add security_group type to network RBAC'),
+    ('security-groups-shared-filtering',
+     'Security group filtering on the shared field',
+     'Support filtering security groups on the shared field'),
 ]
 
 

@@ -96,7 +96,7 @@ def _usable(conn: Connection, ctx: Context, project_id: str,
     shared ones; an admin any); SecurityGroupNotFound names the others."""
     rows = conn.execute(select(security_groups).where(
         security_groups.c.id.in_(group_ids))).all()
-    shared = groups.shared(conn, group_ids)
+    shared = groups.shared(conn, project_id, group_ids)
     valid = [r for r in rows if ctx.is_admin or r.project_id == project_id
              or r.id in shared]
     missing = sorted(set(group_ids) - {r.id for r in valid})

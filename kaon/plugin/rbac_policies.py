@@ -21,8 +21,18 @@ from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
 from kaon.context import Context
-from kaon.db.models import networks, rbac_policies as policies
-from kaon.plugin import common, networks as nets, quotas, rbac
+from kaon.db.models import (
+    networks,
+    rbac_policies as policies,
+    security_groups,
+)
+from kaon.plugin import (
+    common,
+    networks as nets,
+    quotas,
+    rbac,
+    security_groups as groups,
+)
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 
@@ -38,6 +48,8 @@ class ObjectType:
 
 OBJECT_TYPES: dict[str, ObjectType] = {
     'network': ObjectType(networks, nets.visible, nets.users),
+    groups.OBJECT_TYPE: ObjectType(security_groups, groups.visible,
+                                   groups.users),
 }
 
 

@@ -12,13 +12,22 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.db.models import networks, ports, subnets
+from kaon.db.models import (
+    networks,
+    ports,
+    security_group_rules,
+    security_groups,
+    subnets,
+)
 
-# The resources with a revision_number, by name.
+# The resources with a revision_number, by name (RBAC policies have none,
+# as Neutron's).
 TABLES: dict[str, Table] = {
     'network': networks,
     'subnet': subnets,
     'port': ports,
+    'security_group': security_groups,
+    'security_group_rule': security_group_rules,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import delete, false, insert, or_, select, true, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
@@ -20,54 +20,76 @@ from kaon.context import Context
 from kaon.db import locks
 from kaon.db.models import (
     default_security_groups,
+    ports,
     security_group_port_bindings,
     security_group_rules,
     security_groups,
 )
-from kaon.plugin import common, quotas, sg_rules
+from kaon.plugin import common, quotas, rbac, sg_rules
 from kaon.plugin.query import ListQuery, select_page, where_clauses
 
 DEFAULT_NAME = 'default'
 DEFAULT_DESCRIPTION = 'Default security group'
+OBJECT_TYPE = 'security_group'
 
 
 def visible(ctx: Context) -> list[Any]:
-    """Non-admins see their own groups."""
+    """Non-admins see their own groups and those an RBAC policy shares
+    with them ('*' or their project)."""
     if ctx.is_admin:
         return []
-    return [security_groups.c.project_id == ctx.project_id]
+    return [or_(security_groups.c.project_id == ctx.project_id,
+                rbac.shared_for(security_groups, OBJECT_TYPE,
+                                ctx.project_id))]
 
 
-def shared(conn: Connection, group_ids: list[str]) -> set[str]:
-    """The groups shared with every project by an RBAC policy: the one
-    place `shared` is derived (none until RBAC policies exist), with
-    _by_shared, its filter."""
-    return set()
+def shared(conn: Connection, project_id: str,
+           group_ids: list[str]) -> set[str]:
+    """The groups among `group_ids` shared with the project by a policy
+    ('*' or the project): Neutron's `shared` of a group, as that project
+    sees it; _by_shared is its filter."""
+    return set(conn.execute(select(security_groups.c.id).where(
+        security_groups.c.id.in_(group_ids),
+        rbac.shared_for(security_groups, OBJECT_TYPE, project_id))
+    ).scalars())
 
 
-def _by_shared(table: Any, values: list[bool]) -> Any:
-    """?shared=...: no group is shared until RBAC policies exist."""
-    return true() if False in values else false()
-
-
-SPECIAL_FILTERS = {'shared': _by_shared}
+def _by_shared(ctx: Context) -> Any:
+    """?shared=...: shared with the caller's project, as `shared` shows."""
+    def clause(table: Any, values: list[Any]) -> Any:
+        return rbac.matching(
+            rbac.shared_for(table, OBJECT_TYPE, ctx.project_id), values)
+    return clause
 
 
 def list_security_groups(conn: Connection, ctx: Context,
                          query: ListQuery) -> list[dict[str, Any]]:
-    clauses = where_clauses(security_groups, query.filters, SPECIAL_FILTERS)
+    clauses = where_clauses(security_groups, query.filters,
+                            {'shared': _by_shared(ctx)})
     rows = select_page(conn, security_groups, query, clauses + visible(ctx))
-    return _to_dicts(conn, rows)
+    return _to_dicts(conn, ctx, rows)
 
 
-def _to_dicts(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+def users(conn: Connection, group_id: str) -> set[str]:
+    """The projects whose ports use the group: those that lose their
+    footing if it stops being shared with them (Neutron's
+    SecurityGroupRBAC in-use check)."""
+    return set(conn.execute(select(ports.c.project_id).join(
+        security_group_port_bindings,
+        security_group_port_bindings.c.port_id == ports.c.id).where(
+        security_group_port_bindings.c.security_group_id == group_id)
+    ).scalars())
+
+
+def _to_dicts(conn: Connection, ctx: Context,
+              rows: list[Any]) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     rules = common.rows_by(conn, security_group_rules, 'security_group_id',
                            ids, security_group_rules.c.created_at,
                            security_group_rules.c.id)
     defaults = sg_rules.default_groups(conn, ids)
     tags = common.load_tags(conn, ids)
-    shared_ids = shared(conn, ids)
+    shared_ids = shared(conn, ctx.project_id, ids)
     result = []
     for row in rows:
         group = common.row_to_dict(row)
@@ -86,7 +108,7 @@ def get_row(conn: Connection, ctx: Context, group_id: str) -> Any:
 
 def get_security_group(conn: Connection, ctx: Context,
                        group_id: str) -> dict[str, Any]:
-    return _to_dicts(conn, [get_row(conn, ctx, group_id)])[0]
+    return _to_dicts(conn, ctx, [get_row(conn, ctx, group_id)])[0]
 
 
 def default_group_id(conn: Connection, project_id: str) -> str | None:
@@ -152,7 +174,8 @@ def create_security_groups(conn: Connection, ctx: Context,
         group_id = _insert(conn, body, is_default=False)
         common.set_tags(conn, group_id, body.get('tags', ()), new=True)
         ids.append(group_id)
-    return _to_dicts(conn, [get_row(conn, Context.admin(), i) for i in ids])
+    return _to_dicts(conn, ctx,
+                     [get_row(conn, Context.admin(), i) for i in ids])
 
 
 def _in_use(conn: Connection, group_id: str) -> bool:
@@ -171,7 +194,7 @@ def update_security_group(conn: Connection, ctx: Context, group_id: str,
     if 'stateful' in body and body['stateful'] != row.stateful and \
             _in_use(conn, group_id):
         raise exc.SecurityGroupInUse(id=group_id)
-    before = _to_dicts(conn, [row])[0]
+    before = _to_dicts(conn, ctx, [row])[0]
     values = common.column_values(security_groups, body)
     values.update(common.bumped(row))
     conn.execute(update(security_groups).where(
@@ -191,7 +214,7 @@ def delete_security_group(conn: Connection, ctx: Context,
         raise exc.SecurityGroupInUse(id=group_id)
     if row.name == DEFAULT_NAME and not ctx.is_admin:
         raise exc.SecurityGroupCannotRemoveDefault()
-    group = _to_dicts(conn, [row])[0]
+    group = _to_dicts(conn, ctx, [row])[0]
     rules = security_group_rules.c
     group['remote_of'] = sorted(set(conn.execute(
         select(rules.security_group_id).where(
@@ -205,6 +228,7 @@ def delete_security_group(conn: Connection, ctx: Context,
     conn.execute(delete(security_groups).where(
         security_groups.c.id == group_id))
     common.drop_tags(conn, [group_id])
+    rbac.drop_policies(conn, OBJECT_TYPE, [group_id])
     return group
 
 

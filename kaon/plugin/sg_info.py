@@ -21,10 +21,11 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import null, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from kaon.db.models import (
+    allowed_address_pairs as address_pairs,
     ip_allocations,
     ports,
     security_group_port_bindings as bindings,
@@ -111,11 +112,22 @@ def _wire_rule(row: Any, stateful: bool) -> dict[str, Any]:
     return rule
 
 
-def member_pairs(conn: Connection, port_ids: list[str]
-                 ) -> dict[str, list[tuple[str, str]]]:
-    """Each port's allowed address pairs as (ip, mac), which are members
-    of its groups too: none while ports have no address pairs."""
-    return {}
+def _member_rows(conn: Connection, group_ids: list[str]
+                 ) -> list[tuple[str, str, str | None]]:
+    """(group, ip, mac) of every member address of the groups: each fixed
+    IP as (ip, None), each allowed address pair (an address or a CIDR) as
+    (ip, mac), as Neutron's _select_ips_for_remote_group."""
+    member = bindings.c.security_group_id.in_(group_ids)
+    fixed = select(bindings.c.security_group_id, ip_allocations.c.ip_address,
+                   null()).join(
+        ip_allocations, ip_allocations.c.port_id == bindings.c.port_id
+    ).where(member)
+    pairs = select(bindings.c.security_group_id, address_pairs.c.ip_address,
+                   address_pairs.c.mac_address).join(
+        address_pairs, address_pairs.c.port_id == bindings.c.port_id
+    ).where(member)
+    return [(g, ip, mac) for g, ip, mac in conn.execute(union_all(
+        fixed, pairs)).tuples()]
 
 
 def _members(conn: Connection, wanted: dict[str, set[str]]
@@ -123,19 +135,10 @@ def _members(conn: Connection, wanted: dict[str, set[str]]
     """The addresses of each remote group, for the ethertypes asked."""
     members: dict[str, dict[str, set[tuple[str, str | None]]]] = {
         gid: {eth: set() for eth in eths} for gid, eths in wanted.items()}
-    rows = conn.execute(select(
-        bindings.c.security_group_id, bindings.c.port_id,
-        ip_allocations.c.ip_address).join(
-        ip_allocations, ip_allocations.c.port_id == bindings.c.port_id).where(
-        bindings.c.security_group_id.in_(list(wanted)))).all()
-    pairs = member_pairs(conn, sorted({r.port_id for r in rows}))
-    for row in rows:
-        found: list[tuple[str, str | None]] = [(row.ip_address, None)]
-        found += pairs.get(row.port_id, [])
-        for ip, mac in found:
-            eth = f'IPv{ipaddress.ip_interface(ip).version}'
-            if eth in members[row.security_group_id]:
-                members[row.security_group_id][eth].add((ip, mac))
+    for gid, ip, mac in _member_rows(conn, list(wanted)):
+        eth = f'IPv{ipaddress.ip_interface(ip).version}'
+        if eth in members[gid]:
+            members[gid][eth].add((ip, mac))
     return {gid: {eth: [list(m) for m in sorted(found, key=str)]
                   for eth, found in eths.items()}
             for gid, eths in members.items()}

@@ -222,7 +222,8 @@ SUBNETPOOLS = [
 # a rule's target as `security_group:project_id`).
 SECURITY_GROUPS = [
     _rule('shared_security_group', 'field:security_groups:shared=True',
-          'The security group is shared with every project (RBAC).'),
+          "The security group is shared with the caller's project (an "
+          "RBAC policy naming it or '*')."),
     _rule('create_security_group', ADMIN_OR_MEMBER, 'Create a group.'),
     _rule('get_security_group', either(ADMIN_OR_READER,
                                        'rule:shared_security_group'),

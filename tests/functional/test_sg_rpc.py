@@ -163,3 +163,18 @@ def test_casts_follow_rules_and_members(stack):
     firewall.casts.clear()
     plugin.delete('security_group', ADMIN, other['id'])
     firewall.wait_for('security_groups_rule_updated', [web['id']])
+
+
+def test_address_pair_change_casts_member_update(stack):
+    plugin, _, firewall = stack
+    net, _ = network_with_subnet(plugin, '10.69.0.0/24')
+    web = _group(plugin, 'web')
+    port = new_port(plugin, net, security_groups=[web['id']])
+    firewall.wait_for('security_groups_member_updated', [web['id']])
+    firewall.casts.clear()
+    plugin.update('port', ADMIN, port['id'], {
+        'allowed_address_pairs': [{'ip_address': '10.69.0.250'}]})
+    firewall.wait_for('security_groups_member_updated', [web['id']])
+    firewall.casts.clear()
+    plugin.update('port', ADMIN, port['id'], {'allowed_address_pairs': []})
+    firewall.wait_for('security_groups_member_updated', [web['id']])
