@@ -20,8 +20,8 @@ import threading
 from kaon import naming
 from kaon.agent.firewall.base import FirewallDriver, FirewallError, deferred
 from kaon.wire import (
-    Port,
     SecurityGroupInfo,
+    SecurityGroupPort,
     SecurityGroupRule,
     SecurityGroupServerApi,
 )
@@ -39,7 +39,7 @@ class FirewallAgent:
         self.driver = driver
         self.bridge_prefix = bridge_prefix
         self._lock = threading.RLock()
-        self._ports: dict[str, Port] = {}     # tap -> its port
+        self._ports: dict[str, SecurityGroupPort] = {}     # tap -> its port
         self._rules: dict[str, list[SecurityGroupRule]] = {}
         # Taps looked at (the server's unknown ones too: not asked about
         # again on every poll, only on the next sync).
