@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import TypedDict
 
 from kaon import naming
 from kaon.agent.firewall.base import FirewallDriver, FirewallError, deferred
@@ -28,6 +29,13 @@ from kaon.wire import (
 
 LOG = logging.getLogger(__name__)
 SYS_NET = '/sys/class/net'
+
+
+class FirewallStatus(TypedDict):
+    """What the agent tells about itself (its status file)."""
+    ports: int                  # filtered, or known with port security off
+    failures: int               # passes and casts that failed, ever
+    last_error: str | None      # None once a pass succeeded again
 
 
 class FirewallAgent:
@@ -44,6 +52,17 @@ class FirewallAgent:
         # Taps looked at (the server's unknown ones too: not asked about
         # again on every poll, only on the next sync).
         self._seen: set[str] = set()
+        # A cast that could not be applied: the loop's next pass syncs.
+        self._sync_wanted = threading.Event()
+        self.status = FirewallStatus(ports=0, failures=0, last_error=None)
+
+    def failed(self, err: Exception) -> None:
+        """A pass or cast failed: said (log, status) and retried by a
+        full sync on the loop's next pass."""
+        LOG.error('firewall: applying failed, retrying: %s', err)
+        self.status['failures'] += 1
+        self.status['last_error'] = f'{type(err).__name__}: {err}'
+        self._sync_wanted.set()
 
     def taps(self) -> set[str]:
         """kaon taps on kaon bridges, now: from sysfs (a bridge's ports
@@ -141,14 +160,16 @@ class FirewallAgent:
         waited = 0.0
         while not stop.is_set():
             try:
-                if waited >= full_due:
+                if waited >= full_due or self._sync_wanted.is_set():
+                    self._sync_wanted.clear()
                     self.check()
                     full_due, waited = resync_interval, 0.0
                 else:
                     self.poll()
-            except Exception:   # a failed pass must not end the loop
-                LOG.exception('firewall pass failed; retrying')
-                full_due = 0.0
+                self.status['last_error'] = None
+                self.status['ports'] = len(self.driver.ports)
+            except Exception as err:  # a failed pass must not end the loop
+                self.failed(err)
             stop.wait(poll_interval)
             waited += poll_interval
 

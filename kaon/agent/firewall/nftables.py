@@ -265,6 +265,14 @@ class NftablesDriver:
         return drift.picture(objects)
 
 
+def from_conf(conf: Any) -> NftablesDriver:
+    """The entry point of kaon.firewall_drivers 'nftables'.
+
+    :raises FirewallError: br_netfilter cannot be enabled."""
+    return NftablesDriver(bridge_prefix=conf.bridge_prefix,
+                          table=conf.firewall_table)
+
+
 def _enable_br_netfilter() -> None:
     """Bridged IP must pass the inet hooks (Neutron's Linux bridge agent
     sets the same)."""

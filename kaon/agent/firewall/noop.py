@@ -6,11 +6,18 @@ reaches the kernel.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from kaon.wire import (
     SecurityGroupMembers,
     SecurityGroupPort,
     SecurityGroupRule,
 )
+
+
+def from_conf(conf: Any) -> NoopFirewallDriver:
+    """The entry point of kaon.firewall_drivers 'noop'."""
+    return NoopFirewallDriver()
 
 
 class NoopFirewallDriver:
