@@ -1,6 +1,6 @@
 """`kaon server`, `kaon dhcp-agent`, `kaon firewall-agent`, `kaon db
-upgrade`, `kaon config-sample`, `kaon policy sample`: the commands that run or set up kaon's own services
-(the others talk to the API)."""
+upgrade`, `kaon config-sample`, `kaon policy sample`: the commands that
+run or set up kaon's own services (the others talk to the API)."""
 from __future__ import annotations
 
 import argparse

@@ -64,11 +64,13 @@ class Embedded:
         API (no new changes), the agents (their last calls still answered),
         then the RPC server and the database.  dnsmasq keeps running unless
         `stop_dhcp` (an agent restart adopts running dnsmasqs; `kaon up`
-        stops them on exit)."""
+        stops them on exit, and removes its firewall's tables)."""
         if self.server is not None:
             self.server.stop()
         if self.firewall is not None:
             self.firewall.stop()
+            if stop_dhcp:   # kaon up's exit: its data plane goes
+                self.firewall.remove_filters()
         if self.agent is not None:
             self.agent.stop()
             if stop_dhcp:

@@ -71,6 +71,11 @@ class FirewallDriver(Protocol):
             and the driver still holds the wanted state (the next apply
             or check tries again)."""
 
+    def remove_all(self) -> None:
+        """Stop filtering every port: the host's filters go.
+
+        :raises FirewallError: as prepare_port_filter."""
+
     def check(self) -> list[str]:
         """Bring the kernel back to the driver's state; one line per
         difference found ([] when nothing had drifted).

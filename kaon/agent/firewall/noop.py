@@ -53,5 +53,8 @@ class NoopFirewallDriver:
     def defer_apply_off(self) -> None:
         pass
 
+    def remove_all(self) -> None:
+        self._ports.clear()
+
     def check(self) -> list[str]:
         return []

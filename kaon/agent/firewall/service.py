@@ -100,6 +100,10 @@ class FirewallAgentService:
         for thread in self._threads:
             thread.join()
 
+    def remove_filters(self) -> None:
+        """Nothing filtered any more (after stop())."""
+        self.driver.remove_all()
+
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         self._threads.append(thread)
