@@ -131,11 +131,12 @@ class Subnet(StandardAttrs, _SubnetColonKeys, total=False):
     network: NetworkRef                 # subnet casts only
 
 
-class Port(StandardAttrs, _PortColonKeys, total=False):
+class _PortAttrs(StandardAttrs, _PortColonKeys, total=False):
+    """A port's keys but its addresses (Port and SecurityGroupPort carry
+    them in two forms)."""
     id: Required[str]
     network_id: Required[str]
     mac_address: Required[str]
-    fixed_ips: Required[list[FixedIp]]
     device_owner: str
     device_id: str
     admin_state_up: bool
@@ -144,6 +145,10 @@ class Port(StandardAttrs, _PortColonKeys, total=False):
     port_security_enabled: bool
     security_groups: list[str]
     status: str
+
+
+class Port(_PortAttrs, total=False):
+    fixed_ips: Required[list[FixedIp]]
     network: NetworkRef                 # port casts only
 
 
@@ -284,23 +289,12 @@ class SecurityGroupMembers(TypedDict, total=False):
     IPv6: list[MemberPair]
 
 
-class SecurityGroupPort(StandardAttrs, _PortColonKeys, total=False):
+class SecurityGroupPort(_PortAttrs, total=False):
     """A device of the answer: the API's port dict, its addresses as bare
     strings, plus what the firewall reads besides (Neutron's
     security_group_info_for_ports)."""
-    id: Required[str]
-    network_id: Required[str]
-    mac_address: Required[str]
     fixed_ips: Required[list[str]]
     device: Required[str]               # the name the agent asked with
-    device_owner: str
-    device_id: str
-    admin_state_up: bool
-    extra_dhcp_opts: list[ExtraDhcpOpt]
-    allowed_address_pairs: list[AddressPair]
-    port_security_enabled: bool
-    security_groups: list[str]
-    status: str
     security_group_rules: list[SecurityGroupRule]   # provider rules
     security_group_source_groups: list[str]
     security_group_remote_address_groups: list[str]
