@@ -159,6 +159,7 @@ class FirewallAgent:
         full_due = 0.0
         waited = 0.0
         while not stop.is_set():
+            failures = self.status['failures']
             try:
                 if waited >= full_due or self._sync_wanted.is_set():
                     self._sync_wanted.clear()
@@ -166,7 +167,8 @@ class FirewallAgent:
                     full_due, waited = resync_interval, 0.0
                 else:
                     self.poll()
-                self.status['last_error'] = None
+                if self.status['failures'] == failures:
+                    self.status['last_error'] = None
                 self.status['ports'] = len(self.driver.ports)
             except Exception as err:  # a failed pass must not end the loop
                 self.failed(err)
@@ -182,8 +184,8 @@ class FirewallAgent:
                 try:
                     self.driver.update_security_group_rules(sg, rules)
                     self._rules[sg] = rules
-                except FirewallError as err:
-                    LOG.error('%s; its old rules stay', err)
+                except FirewallError as err:    # its old rules stay
+                    self.failed(err)
             for sg, members in info['sg_member_ips'].items():
                 self.driver.update_security_group_members(sg, members)
             known = self.driver.ports
