@@ -15,6 +15,7 @@ from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import sg_agent, sg_rpc
 from kaon.wire import SecurityGroupInfo
+from tests.support.firewall import FakeServer
 from tests.support.plugin import network_with_subnet, new_port, sqlite_plugin
 
 ADMIN = Context.admin()
@@ -105,3 +106,31 @@ def test_rpc_has_no_namespace_as_neutron() -> None:
     assert sg_rpc.SecurityGroupServerRpcCallback.target.namespace is None
     assert sg_agent.SecurityGroupServerRpcApi().client.target.namespace \
         is None
+
+
+def test_fake_server_answers_as_the_plugin(plugin: Plugin) -> None:
+    """tests/support/firewall.FakeServer (the data-plane tests' server)
+    given the plugin's ports and rules answers exactly as the plugin."""
+    net, _ = network_with_subnet(plugin, '10.73.0.0/24')
+    web, db = _group(plugin, 'web'), _group(plugin, 'db')
+    _rule(plugin, web, protocol='tcp', port_range_min=80, port_range_max=81,
+          remote_ip_prefix='10.1.0.0/16')
+    _rule(plugin, web, protocol='icmp', remote_group_id=db['id'])
+    vm = new_port(plugin, net, security_groups=[web['id']])
+    peer = new_port(plugin, net, security_groups=[db['id']])
+    taps = [naming.tap(vm['id'])]
+    real = plugin.security_group_info_for_ports(ADMIN, taps)
+    fake = FakeServer()
+    for port in (vm, peer):
+        fake.ports[port['id']] = plugin.security_group_info_for_ports(
+            ADMIN, [port['id']])['devices'][port['id']]
+    # The rules as a test writes them: FakeServer adds `stateful`.
+    fake.rules = {sg: [{k: v for k, v in r.items()  # type: ignore[misc]
+                        if k != 'stateful'} for r in rules]
+                  for sg, rules in real['security_groups'].items()}
+    answer = fake.security_group_info_for_devices(taps)
+    assert answer['security_groups'] == real['security_groups']
+    assert answer['sg_member_ips'] == real['sg_member_ips']
+    assert answer['devices'][vm['id']]['device'] == taps[0]
+    assert answer['devices'][vm['id']]['fixed_ips'] == \
+        real['devices'][vm['id']]['fixed_ips']
