@@ -50,7 +50,7 @@ from kaon import naming  # noqa: E402
 from kaon.agent.firewall.agent import FirewallAgent  # noqa: E402
 from kaon.agent.firewall.nftables import NftablesDriver  # noqa: E402
 from kaon.agent.linux import ip_lib  # noqa: E402
-from kaon.wire import Port, SecurityGroupRule  # noqa: E402
+from kaon.wire import SecurityGroupPort, SecurityGroupRule  # noqa: E402
 from tests.support.firewall import FakeServer  # noqa: E402
 
 PREFIX = 'ktbq'
@@ -75,7 +75,7 @@ def group_rules(remote: str | None = None) -> list[SecurityGroupRule]:
         rules.append({'direction': 'ingress', 'ethertype': 'IPv4',
                       'protocol': 'tcp' if port % 2 else 'udp',
                       'port_range_min': port, 'port_range_max': port + 9,
-                      'remote_ip_prefix': f'10.{port % 200}.0.0/16'})
+                      'source_ip_prefix': f'10.{port % 200}.0.0/16'})
         port += 10
     return rules
 
@@ -101,11 +101,11 @@ class Bench:
         pid = str(uuid.uuid4())
         own = f'own-{n}'
         self.server.rules[own] = group_rules()
-        port: Port = {
+        port: SecurityGroupPort = {
             'id': pid, 'network_id': self.network,
+            'device': naming.tap(pid),
             'mac_address': f'fa:16:3e:01:{n // 256:02x}:{n % 256:02x}',
-            'fixed_ips': [{'subnet_id': 's', 'ip_address':
-                           f'10.252.{n // 250}.{n % 250 + 2}'}],
+            'fixed_ips': [f'10.252.{n // 250}.{n % 250 + 2}'],
             'security_groups': [own] + groups, 'allowed_address_pairs': [],
             'port_security_enabled': True}
         self.server.ports[pid] = port
@@ -195,10 +195,11 @@ def bench_rule_update(bench: Bench) -> dict[str, Any]:
 def bench_member(bench: Bench) -> dict[str, Any]:
     remote = f'g{bench.sizes[-1]}'
     # A port of another host joins: only the set changes here.
-    joiner: Port = {'id': str(uuid.uuid4()), 'network_id': bench.network,
-                    'mac_address': 'fa:16:3e:02:00:01', 'security_groups': [],
-                    'fixed_ips': [{'subnet_id': 's',
-                                   'ip_address': '10.252.250.1'}]}
+    joiner_id = str(uuid.uuid4())
+    joiner: SecurityGroupPort = {
+        'id': joiner_id, 'network_id': bench.network,
+        'device': naming.tap(joiner_id), 'mac_address': 'fa:16:3e:02:00:01',
+        'security_groups': [], 'fixed_ips': ['10.252.250.1']}
     bench.server.ports[joiner['id']] = joiner
     joins, leaves = [], []
     for _ in range(SAMPLES // 2):
@@ -208,7 +209,7 @@ def bench_member(bench: Bench) -> dict[str, Any]:
         joiner['security_groups'].remove(remote)
         leaves.append(timed(bench.agent.security_groups_member_updated,
                             [remote]))
-    members = len(bench.server.members(remote)['IPv4']) + 1
+    members = len(bench.server.members(remote, {'IPv4'})['IPv4']) + 1
     return {'members': members, 'join': summary(joins),
             'leave': summary(leaves)}
 

@@ -171,6 +171,28 @@ body_size_opts: list[cfg.Opt] = [
                help='The maximum body size for each request, in bytes.'),
 ]
 
+# The firewall agent (security groups on the taps kaon plugs; Neutron's
+# [securitygroup] section and the L2 agent's polling).
+firewall_agent_opts = [
+    cfg.BoolOpt('firewall_agent', default=False,
+                help='Run a firewall agent inside `kaon server '
+                     '--dhcp-agent` (`kaon up` always runs one; split '
+                     'deployments run `kaon firewall-agent`).'),
+    cfg.StrOpt('firewall_driver', default='nftables',
+               help='The firewall: an entry point of kaon.firewall_drivers '
+                    '("nftables"; "noop": bookkeeping only, nothing '
+                    'filtered).'),
+    cfg.StrOpt('firewall_table', default='kaon_fw',
+               help='Name of the nftables tables (bridge and inet) the '
+                    'nftables driver owns.'),
+    cfg.FloatOpt('firewall_poll_interval', default=2.0, min=0.1,
+                 help='Seconds between looks for taps plugged or gone; a '
+                      'failed pass is retried after as long.'),
+    cfg.FloatOpt('firewall_resync_interval', default=60.0, min=1,
+                 help='Seconds between full resyncs with the server (and '
+                      'repairs of rules changed behind the agent).'),
+]
+
 CONF.register_opts(core_opts)
 # oslo.messaging owns transport_url and control_exchange; kaon only changes
 # their defaults: the in-process transport, and Neutron's exchange.
@@ -189,6 +211,7 @@ def register_messaging_opts(conf: cfg.ConfigOpts = CONF) -> None:
         conf.set_default(name, value)
 CONF.register_opts(agent_server_opts)
 CONF.register_opts(dhcp_agent_opts)
+CONF.register_opts(firewall_agent_opts)
 CONF.register_opts(compute_opts)
 CONF.register_opts(database_opts, group='database')
 CONF.register_opts(quota_opts, group='quotas')
@@ -225,7 +248,7 @@ def _auth_opts() -> list[tuple[str, list[cfg.Opt]]]:
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """The oslo-config-generator hook: every option by section."""
     return [('DEFAULT', core_opts + agent_server_opts + dhcp_agent_opts +
-             compute_opts),
+             firewall_agent_opts + compute_opts),
             ('database', database_opts), ('quotas', quota_opts),
             ('oslo_middleware', body_size_opts),
             *_messaging_opts(), *_auth_opts()]

@@ -131,11 +131,12 @@ class Subnet(StandardAttrs, _SubnetColonKeys, total=False):
     network: NetworkRef                 # subnet casts only
 
 
-class Port(StandardAttrs, _PortColonKeys, total=False):
+class _PortAttrs(StandardAttrs, _PortColonKeys, total=False):
+    """A port's keys but its addresses (Port and SecurityGroupPort carry
+    them in two forms)."""
     id: Required[str]
     network_id: Required[str]
     mac_address: Required[str]
-    fixed_ips: Required[list[FixedIp]]
     device_owner: str
     device_id: str
     admin_state_up: bool
@@ -144,6 +145,10 @@ class Port(StandardAttrs, _PortColonKeys, total=False):
     port_security_enabled: bool
     security_groups: list[str]
     status: str
+
+
+class Port(_PortAttrs, total=False):
+    fixed_ips: Required[list[FixedIp]]
     network: NetworkRef                 # port casts only
 
 
@@ -250,36 +255,59 @@ class AgentState(TypedDict):
 
 
 class SecurityGroupRule(TypedDict, total=False):
-    """One rule as the server hands it to a firewall: Neutron's
-    security_group_info_for_devices leaves out every key whose value is
-    None (no protocol = any, no port range = all ports, no remote = any
-    address)."""
+    """One rule as Neutron 29's security_group_info_for_devices hands it
+    to a firewall: only the keys whose value is not None (no protocol =
+    any, no port range = all ports, no prefix = any address); the remote
+    prefix is named by the side it matches, `source_ip_prefix` for
+    ingress and `dest_ip_prefix` for egress; `stateful` is the group's.
+    The provider rules of a port (its `security_group_rules`) have the
+    same shape plus the source port range (DHCP replies)."""
     direction: Required[str]            # 'ingress' | 'egress' (VM's view)
     ethertype: Required[str]            # 'IPv4' | 'IPv6'
     protocol: str                       # a name or number, as stored
     port_range_min: int
     port_range_max: int
-    remote_ip_prefix: str
+    source_port_range_min: int          # provider rules only
+    source_port_range_max: int          # provider rules only
+    source_ip_prefix: str               # ingress
+    dest_ip_prefix: str                 # egress
     remote_group_id: str
     remote_address_group_id: str
+    stateful: bool
+
+
+# [ip, mac]: the MAC only for allowed address pairs, None (JSON null) for
+# fixed IPs (Neutron's _select_ips_for_remote_group reads no MAC for them).
+# A list, not a tuple: JSON carries it as one.
+MemberPair = list[str | None]
 
 
 class SecurityGroupMembers(TypedDict, total=False):
-    """A remote group's addresses per ethertype, each as [ip, mac]
-    (Neutron sends (ip, mac) pairs since the OVS firewall needed the MAC;
-    JSON makes the tuples lists)."""
-    IPv4: list[list[str]]
-    IPv6: list[list[str]]
+    """A remote group's addresses per ethertype the rules naming it use
+    (RPC 1.3; callers of 1.2 get bare ips from Neutron)."""
+    IPv4: list[MemberPair]
+    IPv6: list[MemberPair]
+
+
+class SecurityGroupPort(_PortAttrs, total=False):
+    """A device of the answer: the API's port dict, its addresses as bare
+    strings, plus what the firewall reads besides (Neutron's
+    security_group_info_for_ports)."""
+    fixed_ips: Required[list[str]]
+    device: Required[str]               # the name the agent asked with
+    security_group_rules: list[SecurityGroupRule]   # provider rules
+    security_group_source_groups: list[str]
+    security_group_remote_address_groups: list[str]
 
 
 class SecurityGroupInfo(TypedDict):
     """The answer to security_group_info_for_devices(devices) (topic
-    q-plugin, SecurityGroupServerRpcApi 1.2): the ports asked for, with
-    `security_groups`, `fixed_ips`, `mac_address`, `allowed_address_pairs`
-    and `port_security_enabled`; every rule of their groups (a group with
-    none maps to []); the members of every group a rule names as remote.
-    """
-    devices: dict[str, Port]
+    q-plugin, no namespace, SecurityGroupServerRpcApi 1.3 with
+    call_version='1.3'): the ports asked for by id (network
+    infrastructure's own left out); every rule of their groups (a group
+    with none maps to []); the members of every group a rule names as
+    remote."""
+    devices: dict[str, SecurityGroupPort]
     security_groups: dict[str, list[SecurityGroupRule]]
     sg_member_ips: dict[str, SecurityGroupMembers]
 

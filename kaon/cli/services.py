@@ -1,11 +1,12 @@
-"""`kaon server`, `kaon dhcp-agent`, `kaon db upgrade`, `kaon config-sample`,
-`kaon policy sample`: the commands that run or set up kaon's own services
-(the others talk to the API)."""
+"""`kaon server`, `kaon dhcp-agent`, `kaon firewall-agent`, `kaon db
+upgrade`, `kaon config-sample`, `kaon policy sample`: the commands that
+run or set up kaon's own services (the others talk to the API)."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import errno
+import json
 import logging
 import signal
 import sys
@@ -99,6 +100,45 @@ def _dhcp_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def _firewall_agent(args: argparse.Namespace) -> int:
+    if args.status:
+        return _firewall_status()
+    service_logging(args)
+    from kaon.agent.firewall.base import FirewallError
+    from kaon.agent.firewall.service import (
+        FirewallAgentService,
+        UnknownDriver,
+    )
+    state_files.state_dir(CONF.state_path)
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    try:
+        service = FirewallAgentService(CONF).start()
+    except (UnknownDriver, FirewallError) as err:
+        print(f'kaon firewall-agent: {err}', file=sys.stderr)
+        return 2
+    done.wait()
+    service.stop()
+    return 0
+
+
+def _firewall_status() -> int:
+    """The running agent's status file, one line per key; 1 when the
+    last pass failed (or no agent ever wrote one)."""
+    from kaon.agent.firewall.service import status_path
+    try:
+        with open(status_path(CONF)) as f:
+            status = json.load(f)
+    except OSError as err:
+        print(f'kaon firewall-agent: no status ({err.strerror})',
+              file=sys.stderr)
+        return 1
+    for key, value in sorted(status.items()):
+        print(f'{key}: {value}')
+    return 1 if status.get('last_error') else 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     state_files.state_dir(CONF.state_path)
     from kaon.service import database
@@ -129,6 +169,12 @@ def register(sub: Subparsers) -> None:
     server.set_defaults(func=_server)
     sub.add_parser('dhcp-agent', help='run a DHCP agent (root)'
                    ).set_defaults(func=_dhcp_agent)
+    firewall = sub.add_parser(
+        'firewall-agent', help='filter the VM taps of this host by their '
+        'security groups (root)')
+    firewall.add_argument('--status', action='store_true',
+                          help="print the running agent's status")
+    firewall.set_defaults(func=_firewall_agent)
     db = sub.add_parser('db', help='database schema').add_subparsers(
         dest='db_command', required=True)
     db.add_parser('upgrade', help='apply Alembic migrations'

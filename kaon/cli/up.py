@@ -85,7 +85,7 @@ def _up(args: argparse.Namespace) -> int:
     from kaon.service.embedded import Embedded
     database.upgrade()
     with services.api_port_errors():
-        embedded = Embedded(CONF).start()
+        embedded = Embedded(CONF, with_firewall_agent=True).start()
     _write_pid(_pid_file())
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -38,17 +38,20 @@ from kaon.plugin import (
     ports as port_rows,
     sg_rule_checks,
 )
-from kaon.wire import SecurityGroupInfo
+from kaon.wire import (
+    MemberPair,
+    SecurityGroupInfo,
+    SecurityGroupMembers,
+    SecurityGroupPort,
+    SecurityGroupRule,
+)
 
 # neutron_lib.constants.INTERFACE_PREFIXES: the names a device may carry.
 INTERFACE_PREFIXES = ('tap', 'qvo', 'qvb', 'qr-', 'qg-', 'sg-', 'fp-',
                       'rfp-', 'fg-')
-_PREFIX_KEY = {'ingress': 'source_ip_prefix', 'egress': 'dest_ip_prefix'}
 # DHCP server port, client port per IP version.
 _DHCP = {4: (67, 68, 'IPv4'), 6: (547, 546, 'IPv6')}
 _ICMPV6_RA = 134
-_RULE_KEYS = ('protocol', 'port_range_min', 'port_range_max',
-              'remote_group_id')
 
 
 def _port_id(device: str) -> str:
@@ -58,30 +61,34 @@ def _port_id(device: str) -> str:
     return device
 
 
-def _devices(conn: Connection, devices: list[str]) -> dict[str, Any]:
+def _devices(conn: Connection, devices: list[str]
+             ) -> dict[str, SecurityGroupPort]:
     wanted = {_port_id(d): d for d in devices}
     found = conn.execute(select(ports).where(or_(
         ports.c.id.in_([i for i in wanted if len(i) == 36]),
         *[ports.c.id.startswith(i) for i in wanted if len(i) < 36]))).all()
-    result = {}
-    for port in port_rows.to_dicts(conn, list(found)):
-        if port_security.trusted(port):
+    result: dict[str, SecurityGroupPort] = {}
+    for api_port in port_rows.to_dicts(conn, list(found)):
+        if port_security.trusted(api_port):
             continue
-        asked = next(i for i in wanted if port['id'].startswith(i))
-        port['device'] = wanted[asked]
-        port['fixed_ips'] = [ip['ip_address'] for ip in port['fixed_ips']]
-        port['security_group_rules'] = _provider_rules(port['fixed_ips'])
-        port['security_group_source_groups'] = []
-        port['security_group_remote_address_groups'] = []
+        asked = next(i for i in wanted if api_port['id'].startswith(i))
+        addresses = [ip['ip_address'] for ip in api_port['fixed_ips']]
+        # The API's port dict (kaon.wire.Port's keys), its addresses
+        # flattened: the cast only names what to_dicts built.
+        port = cast(SecurityGroupPort, {
+            **api_port, 'device': wanted[asked], 'fixed_ips': addresses,
+            'security_group_rules': _provider_rules(addresses),
+            'security_group_source_groups': [],
+            'security_group_remote_address_groups': []})
         result[port['id']] = port
     return result
 
 
-def _provider_rules(addresses: list[str]) -> list[dict[str, Any]]:
+def _provider_rules(addresses: list[str]) -> list[SecurityGroupRule]:
     """Neutron's _apply_provider_rule: a router advertisement for a port
     with IPv6, and DHCP replies to the port's own addresses."""
     versions = {a: ipaddress.ip_address(a).version for a in addresses}
-    result: list[dict[str, Any]] = []
+    result: list[SecurityGroupRule] = []
     if 6 in versions.values():
         result.append({'direction': 'ingress', 'ethertype': 'IPv6',
                        'protocol': 'ipv6-icmp',
@@ -90,25 +97,31 @@ def _provider_rules(addresses: list[str]) -> list[dict[str, Any]]:
         bits = 32 if version == 4 else 128
         dests = [f'{a}/{bits}' for a, v in versions.items() if v == version]
         server, client, ethertype = _DHCP[version]
-        result += [{'direction': 'ingress', 'ethertype': ethertype,
-                    'protocol': 'udp', 'port_range_min': client,
-                    'port_range_max': client,
-                    'source_port_range_min': server,
-                    'source_port_range_max': server,
-                    'dest_ip_prefix': dest} for dest in dests + [extra]]
+        result += [SecurityGroupRule(
+            direction='ingress', ethertype=ethertype, protocol='udp',
+            port_range_min=client, port_range_max=client,
+            source_port_range_min=server, source_port_range_max=server,
+            dest_ip_prefix=dest) for dest in dests + [extra]]
     return result
 
 
-def _wire_rule(row: Any, stateful: bool) -> dict[str, Any]:
-    rule: dict[str, Any] = {'direction': row.direction,
-                            'ethertype': row.ethertype}
-    for key in _RULE_KEYS:
-        if getattr(row, key) is not None:
-            rule[key] = getattr(row, key)
-    if row.remote_ip_prefix is not None:
-        rule[_PREFIX_KEY[row.direction]] = sg_rule_checks.normalized_cidr(
-            row.remote_ip_prefix)
-    rule['stateful'] = stateful
+def _wire_rule(row: Any, stateful: bool) -> SecurityGroupRule:
+    rule = SecurityGroupRule(direction=row.direction,
+                             ethertype=row.ethertype, stateful=stateful)
+    if row.protocol is not None:
+        rule['protocol'] = str(row.protocol)
+    if row.port_range_min is not None:
+        rule['port_range_min'] = int(row.port_range_min)
+    if row.port_range_max is not None:
+        rule['port_range_max'] = int(row.port_range_max)
+    if row.remote_group_id is not None:
+        rule['remote_group_id'] = str(row.remote_group_id)
+    prefix = sg_rule_checks.normalized_cidr(row.remote_ip_prefix)
+    if prefix is not None:
+        if row.direction == 'ingress':
+            rule['source_ip_prefix'] = prefix
+        else:
+            rule['dest_ip_prefix'] = prefix
     return rule
 
 
@@ -131,7 +144,7 @@ def _member_rows(conn: Connection, group_ids: list[str]
 
 
 def _members(conn: Connection, wanted: dict[str, set[str]]
-             ) -> dict[str, dict[str, list[list[str | None]]]]:
+             ) -> dict[str, SecurityGroupMembers]:
     """The addresses of each remote group, for the ethertypes asked."""
     members: dict[str, dict[str, set[tuple[str, str | None]]]] = {
         gid: {eth: set() for eth in eths} for gid, eths in wanted.items()}
@@ -139,9 +152,19 @@ def _members(conn: Connection, wanted: dict[str, set[str]]
         eth = f'IPv{ipaddress.ip_interface(ip).version}'
         if eth in members[gid]:
             members[gid][eth].add((ip, mac))
-    return {gid: {eth: [list(m) for m in sorted(found, key=str)]
-                  for eth, found in eths.items()}
-            for gid, eths in members.items()}
+    return {gid: _by_ethertype(eths) for gid, eths in members.items()}
+
+
+def _by_ethertype(found: dict[str, set[tuple[str, str | None]]]
+                  ) -> SecurityGroupMembers:
+    def pairs(eth: str) -> list[MemberPair]:
+        return [[ip, mac] for ip, mac in sorted(found[eth], key=str)]
+    result = SecurityGroupMembers()
+    if 'IPv4' in found:
+        result['IPv4'] = pairs('IPv4')
+    if 'IPv6' in found:
+        result['IPv6'] = pairs('IPv6')
+    return result
 
 
 def info_for_ports(conn: Connection, devices: list[str]
@@ -149,12 +172,12 @@ def info_for_ports(conn: Connection, devices: list[str]
     ports_by_id = _devices(conn, devices)
     group_ids = sorted({g for p in ports_by_id.values()
                         for g in p['security_groups']})
-    stateful = dict(conn.execute(select(
+    stateful = {row.id: bool(row.stateful) for row in conn.execute(select(
         security_groups.c.id, security_groups.c.stateful).where(
-        security_groups.c.id.in_(group_ids))).tuples().all())
+        security_groups.c.id.in_(group_ids)))}
     by_group = common.rows_by(conn, rules, 'security_group_id', group_ids,
                               rules.c.created_at, rules.c.id)
-    result: dict[str, list[dict[str, Any]]] = {}
+    result: dict[str, list[SecurityGroupRule]] = {}
     remote: dict[str, set[str]] = {}
     for gid in group_ids:
         result[gid] = []
@@ -169,6 +192,5 @@ def info_for_ports(conn: Connection, devices: list[str]
         port['security_group_source_groups'] = sorted(
             {r.remote_group_id for g in port['security_groups']
              for r in by_group[g] if r.remote_group_id})
-    return cast(SecurityGroupInfo, {
-        'devices': ports_by_id, 'security_groups': result,
-        'sg_member_ips': _members(conn, remote)})
+    return {'devices': ports_by_id, 'security_groups': result,
+            'sg_member_ips': _members(conn, remote)}

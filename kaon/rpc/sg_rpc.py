@@ -1,28 +1,29 @@
 """The security-group RPC of Neutron, both ends of the call.
 
-Server: SecurityGroupServerRpcCallback on topic `q-plugin`, namespace
-`secgroup`, target 1.3 (Neutron's): a firewall agent asks
+Server: SecurityGroupServerRpcCallback on topic `q-plugin`, no namespace
+(neutron_lib's RPC_NAMESPACE_SECGROUP is None: a Neutron agent calls
+without one), target 1.3 (Neutron's): a firewall agent asks
 security_group_info_for_devices and gets kaon.wire.SecurityGroupInfo.
 Callers older than 1.3 (call_version absent or lower) get the members
 without MACs, as Neutron's make_compatible_sg_member_ips gives them.
 
-Client: SecurityGroupServerRpcApi, what an agent calls it with (a
-kaon.wire.SecurityGroupServerApi), as Neutron's agent calls it.
+Client: kaon.rpc.sg_agent.SecurityGroupServerRpcApi (the agent's side,
+which must not import the plugin), re-exported here.
 """
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import oslo_messaging
 
 from kaon.context import Context
 from kaon.plugin.core import Plugin
-from kaon.rpc import common
+from kaon.rpc.sg_agent import VERSION, SecurityGroupServerRpcApi
 from kaon.wire import SecurityGroupInfo
 
 ADMIN = Context.admin()
-NAMESPACE = 'secgroup'
-VERSION = '1.3'
+NAMESPACE = None
+__all__ = ['SecurityGroupServerRpcCallback', 'SecurityGroupServerRpcApi']
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -53,20 +54,3 @@ class SecurityGroupServerRpcCallback:
         if _version(call_version) < (1, 3):
             return _without_macs(info)
         return info
-
-
-class SecurityGroupServerRpcApi:
-    """Agent side (Neutron's SecurityGroupServerRpcApi)."""
-
-    def __init__(self, timeout: float | None = None) -> None:
-        self.client = common.client(common.PLUGIN, '1.0',
-                                    namespace=NAMESPACE)
-        self.timeout = timeout
-
-    def security_group_info_for_devices(self, devices: list[str]
-                                        ) -> SecurityGroupInfo:
-        cctxt = self.client.prepare(version=VERSION, timeout=self.timeout,
-                                    transport_options=common.AT_LEAST_ONCE)
-        return cast(SecurityGroupInfo, cctxt.call(
-            common.admin_context(), 'security_group_info_for_devices',
-            devices=devices, call_version=VERSION))

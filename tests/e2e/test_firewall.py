@@ -70,7 +70,7 @@ def test_rules_decide_icmp_and_tcp_both_ways(host: Host) -> None:
     host.server.rules = {
         'web': EGRESS_ALL + [ingress(protocol='tcp', port_range_min=80,
                                      port_range_max=80,
-                                     remote_ip_prefix=f'{host.subnet}.0/24')],
+                                     source_ip_prefix=f'{host.subnet}.0/24')],
         'icmp': EGRESS_ALL + [ingress(protocol='icmp')]}
     a = host.vm('a', 11, ['web'])
     b = host.vm('b', 12, ['icmp'])
@@ -247,7 +247,7 @@ def test_egress_rules_bind_the_sender(host: Host) -> None:
     host.server.rules['out-icmp'].append(
         {'direction': 'egress', 'ethertype': 'IPv4', 'protocol': 'tcp',
          'port_range_min': 80, 'port_range_max': 80,
-         'remote_ip_prefix': f'{b.ip}/32'})
+         'dest_ip_prefix': f'{b.ip}/32'})
     host.agent.security_groups_rule_updated(['out-icmp'])
     assert connects(a, b, 80)
     assert not connects(a, b, 81)

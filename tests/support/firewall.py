@@ -1,9 +1,13 @@
 """A host with VMs behind kaon's firewall, for the data-plane tests.
 
-The "server" is a SecurityGroupServerApi over dicts that answers as
-Neutron's security_group_info_for_devices does (the ports asked for by tap
-name, their groups' rules, the members of every remote group a rule
-names, as [ip, mac]): test data, not a stand-in for what is verified.
+The "server" is a SecurityGroupServerApi over dicts that answers in the
+shape Neutron 29's security_group_info_for_devices has (kaon.wire: the
+ports asked for by tap name keyed by id, fixed_ips as strings; their
+groups' rules with `stateful` and the remote prefix as source_ip_prefix /
+dest_ip_prefix; the members of every remote group a rule names, per
+ethertype those rules use, [ip, None] for fixed IPs and [ip, mac] for
+address pairs): test data, not a stand-in for what is verified.
+tests/functional/test_sg_rpc.py checks kaon's server gives that shape.
 The VMs are real namespaces on a real bridge through real veths; the
 firewall is the real nftables driver in a table of the test's own; the
 traffic is busybox ping, nc and udhcpd/udhcpc.
@@ -16,13 +20,18 @@ import subprocess
 import tempfile
 import time
 import uuid
-from typing import Any
 
 from kaon import naming
 from kaon.agent.firewall.agent import FirewallAgent
 from kaon.agent.firewall.nftables import NftablesDriver
 from kaon.agent.linux import ip_lib
-from kaon.wire import Port, SecurityGroupInfo, SecurityGroupRule
+from kaon.wire import (
+    MemberPair,
+    SecurityGroupInfo,
+    SecurityGroupMembers,
+    SecurityGroupPort,
+    SecurityGroupRule,
+)
 
 BRIDGE_PREFIX = 'ktfw'
 NS_PREFIX = 'kt-fw-'
@@ -32,7 +41,7 @@ class FakeServer:
     """What the server knows: ports, groups' rules."""
 
     def __init__(self) -> None:
-        self.ports: dict[str, Port] = {}
+        self.ports: dict[str, SecurityGroupPort] = {}
         self.rules: dict[str, list[SecurityGroupRule]] = {}
         self.calls = 0
 
@@ -40,30 +49,48 @@ class FakeServer:
                                         ) -> SecurityGroupInfo:
         self.calls += 1
         by_tap = {naming.tap(p['id']): p for p in self.ports.values()}
-        found = {d: by_tap[d] for d in devices if d in by_tap}
+        found: dict[str, SecurityGroupPort] = {}
+        for device in devices:
+            if device in by_tap:
+                port = found[by_tap[device]['id']] = by_tap[device].copy()
+                port['device'] = device
         groups = {sg for p in found.values()
                   for sg in p.get('security_groups', [])}
         info: SecurityGroupInfo = {
             'devices': found,
-            'security_groups': {sg: list(self.rules.get(sg, []))
+            'security_groups': {sg: [{'stateful': True, **r}
+                                     for r in self.rules.get(sg, [])]
                                 for sg in groups},
             'sg_member_ips': {}}
         for sg in groups:
             for rule in self.rules.get(sg, []):
                 remote = rule.get('remote_group_id')
                 if remote is not None:
-                    info['sg_member_ips'][remote] = self.members(remote)
+                    info['sg_member_ips'][remote] = self.members(
+                        remote, {r['ethertype'] for r in self.rules[sg]
+                                 if r.get('remote_group_id') == remote})
         return info
 
-    def members(self, sg: str) -> Any:
-        found: dict[str, list[list[str]]] = {'IPv4': [], 'IPv6': []}
+    def members(self, sg: str, ethertypes: set[str]
+                ) -> SecurityGroupMembers:
+        found: dict[str, list[MemberPair]] = {e: [] for e in ethertypes}
         for port in self.ports.values():
-            if sg in port.get('security_groups', []):
-                for ip in port['fixed_ips']:
-                    kind = 'IPv6' if ':' in ip['ip_address'] else 'IPv4'
-                    found[kind].append([ip['ip_address'],
-                                        port['mac_address']])
-        return found
+            if sg not in port.get('security_groups', []):
+                continue
+            pairs: list[MemberPair] = [[ip, None] for ip in port['fixed_ips']]
+            pairs += [[p['ip_address'], p.get('mac_address',
+                                              port['mac_address'])]
+                      for p in port.get('allowed_address_pairs', [])]
+            for pair in pairs:
+                kind = 'IPv6' if ':' in str(pair[0]) else 'IPv4'
+                if kind in found:
+                    found[kind].append(pair)
+        members = SecurityGroupMembers()
+        if 'IPv4' in found:
+            members['IPv4'] = found['IPv4']
+        if 'IPv6' in found:
+            members['IPv6'] = found['IPv6']
+        return members
 
 
 class Vm:
@@ -74,13 +101,15 @@ class Vm:
         self.host = host
         self.namespace = NS_PREFIX + host.run + '-' + name
         self.ip, self.ip6, self.mac = ip, ip6, mac
-        self.port: Port = {
-            'id': str(uuid.uuid4()), 'network_id': host.network_id,
-            'mac_address': mac,
-            'fixed_ips': [{'subnet_id': 'subnet', 'ip_address': ip},
-                          {'subnet_id': 'subnet6', 'ip_address': ip6}],
+        port_id = str(uuid.uuid4())
+        self.port: SecurityGroupPort = {
+            'id': port_id, 'network_id': host.network_id,
+            'device': naming.tap(port_id), 'mac_address': mac,
+            'fixed_ips': [ip, ip6],
             'security_groups': [], 'allowed_address_pairs': [],
-            'port_security_enabled': True}
+            'port_security_enabled': True, 'security_group_rules': [],
+            'security_group_source_groups': [],
+            'security_group_remote_address_groups': []}
         host.namespaces.append(self.namespace)
         ip_lib.plug_veth(self.namespace, 'eth0', naming.tap(self.port['id']),
                          host.bridge, mac, 1500, [f'{ip}/24', f'{ip6}/64'])

@@ -10,7 +10,7 @@ import pytest
 
 from kaon.agent.firewall import drift, ports as P, rules as R, script
 from kaon.agent.firewall.conntrack import Cut
-from kaon.wire import Port, SecurityGroupRule
+from kaon.wire import SecurityGroupPort, SecurityGroupRule
 
 
 def rule(**kw: Any) -> SecurityGroupRule:
@@ -23,10 +23,10 @@ def rule(**kw: Any) -> SecurityGroupRule:
     (rule(protocol='tcp', port_range_min=22, port_range_max=22),
      'meta nfproto ipv4 meta l4proto 6 th dport 22 accept'),
     (rule(protocol='udp', port_range_min=5000, port_range_max=5010,
-          remote_ip_prefix='10.1.2.3/16'),
+          source_ip_prefix='10.1.2.3/16'),
      'meta nfproto ipv4 ip saddr 10.1.0.0/16 meta l4proto 17 '
      'th dport 5000-5010 accept'),
-    (rule(direction='egress', protocol='17', remote_ip_prefix='0.0.0.0/0'),
+    (rule(direction='egress', protocol='17', dest_ip_prefix='0.0.0.0/0'),
      'meta nfproto ipv4 meta l4proto 17 accept'),
     (rule(protocol='icmp', port_range_min=8, port_range_max=0),
      'meta nfproto ipv4 meta l4proto 1 icmp type 8 icmp code 0 accept'),
@@ -48,7 +48,7 @@ def test_rule_line(given: SecurityGroupRule, line: str) -> None:
 
 @pytest.mark.parametrize('given', [
     rule(protocol='bogus'), rule(protocol='300'), rule(ethertype='IPv5'),
-    rule(ethertype='IPv6', remote_ip_prefix='10.0.0.0/8')])
+    rule(ethertype='IPv6', source_ip_prefix='10.0.0.0/8')])
 def test_rule_line_refuses(given: SecurityGroupRule) -> None:
     with pytest.raises(R.RuleError):
         R.rule_line(given)
@@ -65,10 +65,12 @@ def test_set_elements_merge_overlaps() -> None:
     assert R.set_elements(['10.0.0.1', 'fd00::1'], 6) == ['fd00::1']
 
 
-def port(pid: str, ip: str, groups: list[str], **kw: Any) -> Port:
-    made: Port = {'id': pid, 'network_id': 'net', 'mac_address':
-                  'fa:16:3e:00:00:01', 'security_groups': groups,
-                  'fixed_ips': [{'subnet_id': 's', 'ip_address': ip}]}
+def port(pid: str, ip: str, groups: list[str],
+         **kw: Any) -> SecurityGroupPort:
+    made: SecurityGroupPort = {
+        'id': pid, 'network_id': 'net', 'device': pid,
+        'mac_address': 'fa:16:3e:00:00:01', 'security_groups': groups,
+        'fixed_ips': [ip]}
     made.update(kw)  # type: ignore[typeddict-item]
     return made
 
@@ -128,7 +130,7 @@ def state() -> script.State:
         numbers={'p1': 1, 'p2': 2},
         rules={'x': [TCP22], 'y': [rule(protocol='icmp',
                                         remote_group_id='x')]},
-        members={'x': {'IPv4': [['10.0.0.1', 'fa:16:3e:00:00:01']]}},
+        members={'x': {'IPv4': [['10.0.0.1', None]]}},
         zones={'brqnet': 1})
     return made
 
@@ -159,7 +161,7 @@ def test_rule_change_rewrites_only_its_group() -> None:
 
 def test_member_change_only_touches_the_set() -> None:
     old, new = state(), state()
-    new.members['x'] = {'IPv4': [['10.0.0.3', 'fa:16:3e:00:00:03']]}
+    new.members['x'] = {'IPv4': [['10.0.0.3', None]]}
     assert script.build('t', new, old, 'brq').splitlines() == [
         'delete element inet t rg-x-4 { 10.0.0.1 }',
         'add element inet t rg-x-4 { 10.0.0.3 }']

@@ -16,18 +16,26 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import TypedDict
 
 from kaon import naming
 from kaon.agent.firewall.base import FirewallDriver, FirewallError, deferred
 from kaon.wire import (
-    Port,
     SecurityGroupInfo,
+    SecurityGroupPort,
     SecurityGroupRule,
     SecurityGroupServerApi,
 )
 
 LOG = logging.getLogger(__name__)
 SYS_NET = '/sys/class/net'
+
+
+class FirewallStatus(TypedDict):
+    """What the agent tells about itself (its status file)."""
+    ports: int                  # filtered, or known with port security off
+    failures: int               # passes and casts that failed, ever
+    last_error: str | None      # None once a pass succeeded again
 
 
 class FirewallAgent:
@@ -39,11 +47,22 @@ class FirewallAgent:
         self.driver = driver
         self.bridge_prefix = bridge_prefix
         self._lock = threading.RLock()
-        self._ports: dict[str, Port] = {}     # tap -> its port
+        self._ports: dict[str, SecurityGroupPort] = {}     # tap -> its port
         self._rules: dict[str, list[SecurityGroupRule]] = {}
         # Taps looked at (the server's unknown ones too: not asked about
         # again on every poll, only on the next sync).
         self._seen: set[str] = set()
+        # A cast that could not be applied: the loop's next pass syncs.
+        self._sync_wanted = threading.Event()
+        self.status = FirewallStatus(ports=0, failures=0, last_error=None)
+
+    def failed(self, err: Exception) -> None:
+        """A pass or cast failed: said (log, status) and retried by a
+        full sync on the loop's next pass."""
+        LOG.error('firewall: applying failed, retrying: %s', err)
+        self.status['failures'] += 1
+        self.status['last_error'] = f'{type(err).__name__}: {err}'
+        self._sync_wanted.set()
 
     def taps(self) -> set[str]:
         """kaon taps on kaon bridges, now: from sysfs (a bridge's ports
@@ -140,15 +159,19 @@ class FirewallAgent:
         full_due = 0.0
         waited = 0.0
         while not stop.is_set():
+            failures = self.status['failures']
             try:
-                if waited >= full_due:
+                if waited >= full_due or self._sync_wanted.is_set():
+                    self._sync_wanted.clear()
                     self.check()
                     full_due, waited = resync_interval, 0.0
                 else:
                     self.poll()
-            except Exception:   # a failed pass must not end the loop
-                LOG.exception('firewall pass failed; retrying')
-                full_due = 0.0
+                if self.status['failures'] == failures:
+                    self.status['last_error'] = None
+                self.status['ports'] = len(self.driver.ports)
+            except Exception as err:  # a failed pass must not end the loop
+                self.failed(err)
             stop.wait(poll_interval)
             waited += poll_interval
 
@@ -161,8 +184,8 @@ class FirewallAgent:
                 try:
                     self.driver.update_security_group_rules(sg, rules)
                     self._rules[sg] = rules
-                except FirewallError as err:
-                    LOG.error('%s; its old rules stay', err)
+                except FirewallError as err:    # its old rules stay
+                    self.failed(err)
             for sg, members in info['sg_member_ips'].items():
                 self.driver.update_security_group_members(sg, members)
             known = self.driver.ports

@@ -1,7 +1,8 @@
 """What a firewall driver does for the agent (Neutron's FirewallDriver).
 
-The agent hands a driver ports (kaon.wire.Port with mac_address,
-fixed_ips, allowed_address_pairs, security_groups, port_security_enabled)
+The agent hands a driver ports (kaon.wire.SecurityGroupPort:
+mac_address, fixed_ips as strings, allowed_address_pairs,
+security_groups, port_security_enabled)
 and security groups' rules and members, as security_group_info_for_devices
 answers them.  Calls between defer_apply_on() and defer_apply_off() are
 gathered and reach the kernel as one transaction at the end, so one agent
@@ -12,7 +13,11 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator, Protocol
 
-from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
+from kaon.wire import (
+    SecurityGroupMembers,
+    SecurityGroupPort,
+    SecurityGroupRule,
+)
 
 
 class FirewallError(RuntimeError):
@@ -23,20 +28,20 @@ class FirewallDriver(Protocol):
     """Security groups and anti-spoofing on this host's VM taps."""
 
     @property
-    def ports(self) -> dict[str, Port]:
+    def ports(self) -> dict[str, SecurityGroupPort]:
         """The ports filtered now, by id."""
 
-    def prepare_port_filter(self, port: Port) -> None:
+    def prepare_port_filter(self, port: SecurityGroupPort) -> None:
         """Start filtering a port (its tap, kaon.naming.tap, exists).
 
         :raises FirewallError: when applied now and refused."""
 
-    def update_port_filter(self, port: Port) -> None:
+    def update_port_filter(self, port: SecurityGroupPort) -> None:
         """The port's addresses, pairs, groups or port security changed.
 
         :raises FirewallError: as prepare_port_filter."""
 
-    def remove_port_filter(self, port: Port) -> None:
+    def remove_port_filter(self, port: SecurityGroupPort) -> None:
         """Stop filtering; the tap is left to whoever unplugs it.
 
         :raises FirewallError: as prepare_port_filter."""
@@ -65,6 +70,11 @@ class FirewallDriver(Protocol):
         :raises FirewallError: refused; the kernel keeps its old rules
             and the driver still holds the wanted state (the next apply
             or check tries again)."""
+
+    def remove_all(self) -> None:
+        """Stop filtering every port: the host's filters go.
+
+        :raises FirewallError: as prepare_port_filter."""
 
     def check(self) -> list[str]:
         """Bring the kernel back to the driver's state; one line per

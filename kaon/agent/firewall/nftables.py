@@ -44,7 +44,11 @@ from kaon.agent.firewall import (
 from kaon.agent.firewall.base import FirewallError
 from kaon.agent.firewall.nft import Nft, NftError
 from kaon.agent.firewall.script import State
-from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
+from kaon.wire import (
+    SecurityGroupMembers,
+    SecurityGroupPort,
+    SecurityGroupRule,
+)
 
 LOG = logging.getLogger(__name__)
 T = TypeVar('T')
@@ -64,7 +68,8 @@ class NftablesDriver:
         self._lock = threading.RLock()
         self._wanted = State()
         self._applied: State | None = None     # None: rebuild everything
-        self._unfiltered: dict[str, Port] = {}  # port security off
+        # Port security off: known, not filtered.
+        self._unfiltered: dict[str, SecurityGroupPort] = {}
         self._deferred = 0
         self._generation = -1       # nf_tables' after our last commit
         self._next_number = 1       # where the search for a free one starts
@@ -74,14 +79,14 @@ class NftablesDriver:
 
     # -- the FirewallDriver calls ------------------------------------------
     @property
-    def ports(self) -> dict[str, Port]:
+    def ports(self) -> dict[str, SecurityGroupPort]:
         with self._lock:
             return {**self._unfiltered, **self._wanted.ports}
 
-    def prepare_port_filter(self, port: Port) -> None:
+    def prepare_port_filter(self, port: SecurityGroupPort) -> None:
         self.update_port_filter(port)
 
-    def update_port_filter(self, port: Port) -> None:
+    def update_port_filter(self, port: SecurityGroupPort) -> None:
         with self._lock:
             pid = port['id']
             if port.get('port_security_enabled', True):
@@ -94,7 +99,7 @@ class NftablesDriver:
                 self._unfiltered[pid] = port
             self._apply_unless_deferred()
 
-    def remove_port_filter(self, port: Port) -> None:
+    def remove_port_filter(self, port: SecurityGroupPort) -> None:
         with self._lock:
             self._forget(port['id'])
             self._unfiltered.pop(port['id'], None)
@@ -176,7 +181,7 @@ class NftablesDriver:
         self._wanted.numbers[pid] = number
         self._next_number = number % P.MAX_PORT_NUMBER + 1
 
-    def _zone(self, port: Port) -> None:
+    def _zone(self, port: SecurityGroupPort) -> None:
         bridge = naming.bridge(self.bridge_prefix, port['network_id'])
         zones = self._wanted.zones
         if bridge not in zones:
@@ -258,6 +263,14 @@ class NftablesDriver:
         except NftError as err:
             raise FirewallError(f'cannot list the tables: {err}') from None
         return drift.picture(objects)
+
+
+def from_conf(conf: Any) -> NftablesDriver:
+    """The entry point of kaon.firewall_drivers 'nftables'.
+
+    :raises FirewallError: br_netfilter cannot be enabled."""
+    return NftablesDriver(bridge_prefix=conf.bridge_prefix,
+                          table=conf.firewall_table)
 
 
 def _enable_br_netfilter() -> None:

@@ -24,7 +24,7 @@ from typing import Iterable
 
 from kaon import naming
 from kaon.agent.firewall.rules import group_chain, set_elements
-from kaon.wire import AddressPair, Port
+from kaon.wire import AddressPair, SecurityGroupPort
 
 # dst_marks' values: this prefix and the port's number, so that a mark
 # some other part of the host sets is unlikely to pick a port's chain.
@@ -96,13 +96,22 @@ def port_chain(direction: str, port_id: str) -> str:
     return ('o-' if direction == 'egress' else 'i-') + port_id
 
 
-def always_chain(direction: str) -> str:
-    return f'always-{direction}'
+def always_chain(direction: str, stateful: bool = True) -> str:
+    return f'always-{direction}' + ('' if stateful else '-stateless')
 
 
-def port_rules(direction: str, groups: Iterable[str]) -> list[str]:
-    """A port's chain for one direction."""
-    return ([f'jump {always_chain(direction)}']
+def stateless_always(direction: str) -> list[str]:
+    """ALWAYS without conntrack's verdicts."""
+    return [r for r in ALWAYS[direction] if not r.startswith('ct state')]
+
+
+def port_rules(direction: str, groups: Iterable[str],
+               stateful: bool = True) -> list[str]:
+    """A port's chain for one direction; a port whose groups are
+    stateless skips the conntrack verdicts (Neutron's stateless groups:
+    replies pass only if a rule allows them)."""
+    always = always_chain(direction, stateful)
+    return ([f'jump {always}']
             + [f'jump {group_chain(sg, direction)}' for sg in groups]
             + ['drop'])
 
@@ -111,12 +120,12 @@ def mark(number: int) -> str:
     return f'{MARK_BASE | number:#010x}'
 
 
-def address_pairs(port: Port) -> list[tuple[str, str]]:
+def address_pairs(port: SecurityGroupPort) -> list[tuple[str, str]]:
     """(mac, address or CIDR) the port may send from: its fixed IPs, its
     allowed address pairs (their MAC defaulting to the port's) and the
     IPv6 link-local address of each of those MACs (Neutron adds it)."""
     mac = port['mac_address'].lower()
-    pairs = [(mac, ip['ip_address']) for ip in port['fixed_ips']]
+    pairs = [(mac, ip) for ip in port['fixed_ips']]
     extra: list[AddressPair] = port.get('allowed_address_pairs') or []
     pairs += [(p.get('mac_address', mac).lower(), p['ip_address'])
               for p in extra]
@@ -137,7 +146,7 @@ def link_local(mac: str) -> ipaddress.IPv6Address:
 Elements = dict[tuple[str, str], dict[str, str | None]]
 
 
-def elements(port: Port, number: int, bridge: str) -> Elements:
+def elements(port: SecurityGroupPort, number: int, bridge: str) -> Elements:
     """Every set and map element a filtered port owns."""
     pid = port['id']
     tap = f'"{naming.tap(pid)}"'

@@ -70,13 +70,21 @@ def _remote(rule: SecurityGroupRule) -> list[str]:
     if 'remote_group_id' in rule:
         name = remote_set(rule['remote_group_id'], rule['ethertype'])
         return [f'{family} {side} @{name}']
-    prefix = rule.get('remote_ip_prefix')
+    prefix = remote_prefix(rule)
     if prefix is None:
         return []
     net = ipaddress.ip_network(prefix, strict=False)
     if (net.version == 4) != (family == 'ip'):
         raise RuleError(f'{prefix} is not {rule["ethertype"]}')
     return [] if net.prefixlen == 0 else [f'{family} {side} {net}']
+
+
+def remote_prefix(rule: SecurityGroupRule) -> str | None:
+    """The rule's remote prefix: Neutron's answer names it by the side
+    it matches, source_ip_prefix for ingress, dest_ip_prefix for egress."""
+    if rule['direction'] == 'ingress':
+        return rule.get('source_ip_prefix')
+    return rule.get('dest_ip_prefix')
 
 
 def _ports(rule: SecurityGroupRule, proto: int) -> list[str]:
@@ -127,10 +135,10 @@ def remote_groups(rules: Iterable[SecurityGroupRule]) -> set[tuple[str, str]]:
 
 def member_ips(members: SecurityGroupMembers, ethertype: str) -> list[str]:
     """A remote group's addresses of one ethertype (each member is
-    [ip, mac]; the firewall needs the ip)."""
+    [ip, mac or None]; the firewall needs the ip)."""
     pairs = (members.get('IPv4', []) if ethertype == 'IPv4'
              else members.get('IPv6', []))
-    return [pair[0] for pair in pairs]
+    return [str(pair[0]) for pair in pairs]
 
 
 def set_elements(addresses: Iterable[str], version: int) -> list[str]:

@@ -16,7 +16,11 @@ from typing import Iterable
 
 from kaon import naming
 from kaon.agent.firewall import conntrack, ports as P, rules as R
-from kaon.wire import Port, SecurityGroupMembers, SecurityGroupRule
+from kaon.wire import (
+    SecurityGroupMembers,
+    SecurityGroupPort,
+    SecurityGroupRule,
+)
 
 ETHERTYPES = ('IPv4', 'IPv6')
 DIRECTIONS = ('ingress', 'egress')
@@ -27,7 +31,8 @@ class State:
     """What the firewall holds: ports (port security on) with their mark
     numbers, groups' rules and members, networks' conntrack zones (by
     bridge)."""
-    ports: dict[str, Port] = dataclasses.field(default_factory=dict)
+    ports: dict[str, SecurityGroupPort] = dataclasses.field(
+        default_factory=dict)
     numbers: dict[str, int] = dataclasses.field(default_factory=dict)
     rules: dict[str, list[SecurityGroupRule]] = dataclasses.field(
         default_factory=dict)
@@ -47,6 +52,14 @@ class State:
     def set_rules(self, sg: str, rules: list[SecurityGroupRule]) -> None:
         self.rules[sg] = rules
         self.remotes.pop(sg, None)
+
+    def stateful(self, groups: list[str]) -> bool:
+        """False when the groups are stateless (Neutron refuses a port
+        mixing both; a group whose rules are not known yet counts as
+        stateful)."""
+        flags = [r.get('stateful', True) for sg in groups
+                 for r in self.rules.get(sg, [])[:1]]
+        return not flags or any(flags)
 
     def groups(self) -> set[str]:
         """The groups some port uses: the ones with chains."""
@@ -103,6 +116,8 @@ def _tables(table: str) -> str:
     inet += _chain('in_fwd', 'forward priority 10', ['meta mark vmap @vm_in'])
     for direction in DIRECTIONS:
         inet += _chain(P.always_chain(direction), '', P.ALWAYS[direction])
+        inet += _chain(P.always_chain(direction, stateful=False), '',
+                       P.stateless_always(direction))
     return (delete_tables(table) + f'table bridge {table} {{\n{bridge}}}\n'
             f'table inet {table} {{\n{inet}}}\n')
 
@@ -202,10 +217,13 @@ def _ports(out: _Script, wanted: State, applied: State,
         if old == port and applied.numbers[pid] == wanted.numbers[pid]:
             continue
         groups = port.get('security_groups') or []
-        if old is None or old.get('security_groups') != groups:
+        stateful = wanted.stateful(groups)
+        if old is None or old.get('security_groups') != groups \
+                or applied.stateful(groups) != stateful:
             for direction in DIRECTIONS:
                 out.chain('inet', P.port_chain(direction, pid),
-                          P.port_rules(direction, groups), new=old is None)
+                          P.port_rules(direction, groups, stateful),
+                          new=old is None)
         _diff(owned(applied, pid) if old is not None else {},
               owned(wanted, pid), gone, came)
     for pid in set(applied.ports) - set(wanted.ports):
@@ -233,10 +251,9 @@ def _diff(old: P.Elements, new: P.Elements, gone: P.Elements,
 
 
 # -- flows to cut -----------------------------------------------------
-def _addresses(port: Port, version: int) -> frozenset[str]:
-    return frozenset(ip['ip_address'] for ip in port['fixed_ips']
-                     if ipaddress.ip_address(ip['ip_address']).version
-                     == version)
+def _addresses(port: SecurityGroupPort, version: int) -> frozenset[str]:
+    return frozenset(ip for ip in port['fixed_ips']
+                     if ipaddress.ip_address(ip).version == version)
 
 
 def _members(state: State, group: str, ethertype: str) -> set[str]:
@@ -249,10 +266,10 @@ def cuts(old: State, new: State, bridge_prefix: str) -> list[conntrack.Cut]:
     other groups (Neutron's conntrack clean-ups)."""
     found: list[conntrack.Cut] = []
 
-    def zone(state: State, port: Port) -> int:
+    def zone(state: State, port: SecurityGroupPort) -> int:
         return state.zones[naming.bridge(bridge_prefix, port['network_id'])]
 
-    def for_rule(rule: SecurityGroupRule, port: Port,
+    def for_rule(rule: SecurityGroupRule, port: SecurityGroupPort,
                  remote: frozenset[conntrack.Network] | None,
                  protocol: int | None) -> None:
         version = 4 if rule['ethertype'] == 'IPv4' else 6
@@ -270,7 +287,7 @@ def cuts(old: State, new: State, bridge_prefix: str) -> list[conntrack.Cut]:
                if old.rules.get(sg) != new.rules.get(sg)
                or bool(left) and any(r.get('remote_group_id') in left
                                      for r in new.rules.get(sg, []))}
-    users: dict[str, list[Port]] = {}
+    users: dict[str, list[SecurityGroupPort]] = {}
     for port in kept.values() if touched else []:
         for sg in set(port['security_groups']) & touched:
             users.setdefault(sg, []).append(port)
@@ -301,5 +318,5 @@ def _rule_remote(state: State, rule: SecurityGroupRule
     group = rule.get('remote_group_id')
     if group is not None:
         return conntrack.networks(_members(state, group, rule['ethertype']))
-    prefix = rule.get('remote_ip_prefix')
+    prefix = R.remote_prefix(rule)
     return None if prefix is None else conntrack.networks([prefix])
