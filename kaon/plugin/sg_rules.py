@@ -53,6 +53,7 @@ def rows_to_dicts(rows: Sequence[Any], defaults: set[str]
         rule['normalized_cidr'] = checks.normalized_cidr(
             row.remote_ip_prefix)
         rule['belongs_to_default_sg'] = row.security_group_id in defaults
+        rule['remote_address_group_id'] = None     # no address groups
         result.append(rule)
     return result
 
@@ -252,7 +253,7 @@ def create_templates(conn: Connection, ctx: Context,
                       used_in_default_sg=body['used_in_default_sg'],
                       used_in_non_default_sg=body['used_in_non_default_sg'])
         conn.execute(insert(templates), values)
-        created.append(values)
+        created.append(dict(values, remote_address_group_id=None))
     return created
 
 

@@ -54,6 +54,8 @@ def test_first_list_creates_one_default_group_with_neutrons_rules(
         ('ingress', 'IPv6', None, None, 'self')]
     assert all(r['belongs_to_default_sg']
                for r in default['security_group_rules'])
+    assert all(r['remote_address_group_id'] is None
+               for r in default['security_group_rules'])
     # Listing again does not make another one.
     assert [g['id'] for g in _groups(api, headers)] == [default['id']]
     # Rules listed by the project are the default group's.
@@ -290,6 +292,9 @@ def test_default_rules_template(api, member, project):
     # neutron-lib's template rules carry remote_address_group_id; kaon has
     # no address groups: always null, and not something to set.
     assert {r['remote_address_group_id'] for r in listed} == {None}
+    assert sorted(r['description'] for r in listed) == [
+        f'Legacy default SG rule for {d} traffic'
+        for d in ('egress', 'egress', 'ingress', 'ingress')]
     api.error(api.post(DEFAULTS, json={'default_security_group_rule': {
         'direction': 'egress', 'used_in_default_sg': True,
         'used_in_non_default_sg': True,

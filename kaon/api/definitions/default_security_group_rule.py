@@ -1,8 +1,6 @@
 """The default_security_group_rule resource (security-groups-default-rules):
 the admin's template of the rules every new group gets.  remote_group_id
-may be the literal 'PARENT', the new group itself.  remote_address_group_id
-is part of neutron-lib's definition of this resource; kaon has no address
-groups, so it is always null and read-only."""
+may be the literal 'PARENT', the new group itself."""
 from kaon.api import validators as v
 from kaon.api.attributes import REQUIRED, Attribute, Resource
 from kaon.api.definitions.security_group_rule import rule_attributes
@@ -16,5 +14,4 @@ RESOURCE = Resource('default_security_group_rule',
                         'used_in_non_default_sg': Attribute(
                             allow_post=True, validate=v.boolean,
                             default=REQUIRED),
-                        'remote_address_group_id': Attribute(),
                     })

@@ -102,6 +102,9 @@ def rule_attributes() -> dict[str, Attribute]:
         'remote_group_id': Attribute(allow_post=True,
                                      validate=v.nullable(v.string(255)),
                                      is_sort_key=True),
+        # Shown (null) as Neutron shows it with its address-group extension
+        # loaded; kaon has no address groups, so it is read-only.
+        'remote_address_group_id': Attribute(is_filter=False),
     }
 
 

@@ -99,7 +99,8 @@ def upgrade() -> None:
         {'id': str(uuid.uuid4()), 'direction': direction,
          'ethertype': ethertype, 'protocol': None, 'port_range_min': None,
          'port_range_max': None, 'remote_ip_prefix': None,
-         'remote_group_id': remote, 'description': '',
+         'remote_group_id': remote,
+         'description': f'Legacy default SG rule for {direction} traffic',
          'used_in_default_sg': True, 'used_in_non_default_sg': remote is None}
         for direction, remote in (('egress', None), ('ingress', 'PARENT'))
         for ethertype in ('IPv4', 'IPv6')])
