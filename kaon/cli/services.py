@@ -171,7 +171,12 @@ def register(sub: Subparsers) -> None:
                    ).set_defaults(func=_dhcp_agent)
     firewall = sub.add_parser(
         'firewall-agent', help='filter the VM taps of this host by their '
-        'security groups (root)')
+        'security groups (root)',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='examples:\n'
+               '  kaon firewall-agent --config-file /etc/kaon/kaon.conf\n'
+               '  kaon firewall-agent --status    '
+               '# ports filtered, last error; exit 1 if the last pass failed')
     firewall.add_argument('--status', action='store_true',
                           help="print the running agent's status")
     firewall.set_defaults(func=_firewall_agent)
