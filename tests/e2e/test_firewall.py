@@ -11,14 +11,14 @@ import logging
 import os
 import subprocess
 import threading
-import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
 from kaon import naming
 from kaon.wire import SecurityGroupRule
 from tests.e2e.conftest import MADE
+from tests.support.agent import wait_for
 from tests.support.firewall import Host, Stream, Vm, connects
 
 # 10.251.0.0/16 is on none of this machine's routes (checked with
@@ -280,22 +280,18 @@ def test_agent_loop_filters_new_taps_and_repairs(host: Host) -> None:
     loop.start()
     try:
         b = host.vm('b', 12, ['web'])        # plugged while it runs
-        wait_for(lambda: b.port['id'] in host.driver.ports)
+        wait_for(lambda: b.port['id'] in host.driver.ports, 10,
+                 'the new tap filtered by the next poll', interval=0.05)
         assert b.pings(a)
         assert not a.pings(b)
         chain = ['inet', host.table, 'sg-icmp-ingress']
         subprocess.run(['nft', 'flush', 'chain', *chain], check=True)
         wait_for(lambda: 'accept' in subprocess.run(
             ['nft', 'list', 'chain', *chain], capture_output=True,
-            text=True).stdout)
+            text=True).stdout, 10, 'the flushed chain restored',
+            interval=0.05)
         assert b.pings(a)
     finally:
         stop.set()
         loop.join()
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, 'not within the time allowed'
-        time.sleep(0.05)
