@@ -140,7 +140,7 @@ def _member_rows(conn: Connection, group_ids: list[str]
         address_pairs, address_pairs.c.port_id == bindings.c.port_id
     ).where(member)
     return [(g, ip, mac) for g, ip, mac in conn.execute(union_all(
-        fixed, pairs)).tuples()]
+        fixed, pairs))]
 
 
 def _members(conn: Connection, wanted: dict[str, set[str]]
