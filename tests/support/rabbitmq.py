@@ -10,8 +10,9 @@ su to the `rabbitmq` user and use /var/lib/rabbitmq) run a node of its own:
   plugins file (empty: no management plugin), the PID file, and HOME, so
   the Erlang cookie is a fresh one there too; the system env file
   /etc/rabbitmq/rabbitmq-env.conf is replaced by an empty one;
-* AMQP on 127.0.0.1 only, at a free port, and its own Erlang distribution
-  port; only EPMD (4369) is shared with any other Erlang node (it is meant
+* AMQP on 127.0.0.1 only, at a free port (plus, if asked, the same port
+  on given local addresses: the test hosts' underlay), and its own Erlang
+  distribution port; only EPMD (4369) is shared with any other Erlang node (it is meant
   to be shared; the first node to need it starts it as a daemon);
 * one user with a random password, created at first boot.
 
@@ -74,11 +75,13 @@ class RabbitMQ(PrivateServer):
     whatever happened.  `start_seconds` is how long the last start took.
     """
 
-    def __init__(self, start_timeout: float = 60) -> None:
+    def __init__(self, start_timeout: float = 60,
+                 addresses: tuple[str, ...] = ()) -> None:
         server = os.path.join(SCRIPTS, 'rabbitmq-server')
         if not os.access(server, os.X_OK):
             raise RabbitMQNotInstalled(f'{server} not found: {SETUP_HINT}')
         self.start_timeout = start_timeout
+        self.addresses = addresses      # AMQP listens here too
         self.node = f'kaon-test-{uuid.uuid4().hex[:8]}@localhost'
         self.user = 'kaon'
         self.password = uuid.uuid4().hex
@@ -93,7 +96,11 @@ class RabbitMQ(PrivateServer):
     @property
     def url(self) -> str:
         """For oslo.messaging's transport_url."""
-        return (f'rabbit://{self.user}:{self.password}@127.0.0.1:'
+        return self.url_on('127.0.0.1')
+
+    def url_on(self, address: str) -> str:
+        """transport_url through one of the listening addresses."""
+        return (f'rabbit://{self.user}:{self.password}@{address}:'
                 f'{self.port}/')
 
     @property
@@ -127,7 +134,8 @@ class RabbitMQ(PrivateServer):
         while self.dist_port == self.port:
             self.dist_port = pick_port()
         settings = [
-            f'listeners.tcp.1 = 127.0.0.1:{self.port}',
+            *(f'listeners.tcp.{i} = {address}:{self.port}' for i, address
+              in enumerate(('127.0.0.1',) + self.addresses, start=1)),
             'loopback_users = none',
             f'default_user = {self.user}',
             f'default_pass = {self.password}',
@@ -146,7 +154,12 @@ class RabbitMQ(PrivateServer):
         open(self._path('rabbitmq-env.conf'), 'w').close()
 
     def env(self) -> dict[str, str]:
-        """The environment for the node and for CLI tools aimed at it."""
+        """The environment for the node and for CLI tools aimed at it.
+
+        RABBITMQ_NODE_IP_ADDRESS would override the listeners of the
+        config file, so it is set only when there is just loopback."""
+        loopback_only = {} if self.addresses else {
+            'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1'}
         return dict(
             os.environ,
             HOME=self._path('home'),
@@ -164,7 +177,7 @@ class RabbitMQ(PrivateServer):
             RABBITMQ_LOG_BASE=self._path('log'),
             RABBITMQ_LOGS=self.log_path,
             RABBITMQ_PID_FILE=self._path('rabbit.pid'),
-            RABBITMQ_NODE_IP_ADDRESS='127.0.0.1',
+            **loopback_only,
             RABBITMQ_NODE_PORT=str(self.port),
             RABBITMQ_DIST_PORT=str(self.dist_port),
             RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=(

@@ -24,25 +24,28 @@ class KaonServer:
 
     `db_url` None means the embedded SQLite file under the state path.
     Extra options go to [DEFAULT] (`options`), [quotas] (`quotas`) or any
-    other section (`sections`, e.g. keystone_authtoken).
+    other section (`sections`, e.g. keystone_authtoken).  `bind_host` is
+    where the API listens (loopback unless test hosts must reach it).
     """
 
     def __init__(self, db_url: str | None = None, workers: int = 1,
                  options: dict[str, Any] | None = None,
                  quotas: dict[str, int] | None = None,
                  server_args: tuple[str, ...] = (),
-                 sections: dict[str, dict[str, Any]] | None = None) -> None:
+                 sections: dict[str, dict[str, Any]] | None = None,
+                 bind_host: str = '127.0.0.1') -> None:
         # The prefix marks dnsmasq processes of tests (their command lines
         # hold the state path) for clean-up.
         self.state = tempfile.mkdtemp(prefix='kt-state-')
         self.server_args = server_args
         self.port = free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
+        self.url = f'http://{bind_host}:{self.port}'
         self.config = os.path.join(self.state, 'kaon.conf')
         self.log_path = os.path.join(self.state, 'server.log')
         self.proc: subprocess.Popen | None = None
         lines = ['[DEFAULT]', f'state_path = {self.state}',
-                 f'bind_port = {self.port}', f'api_workers = {workers}']
+                 f'bind_host = {bind_host}', f'bind_port = {self.port}',
+                 f'api_workers = {workers}']
         lines += [f'{k} = {v}' for k, v in (options or {}).items()]
         lines += ['[quotas]'] + [f'quota_{k} = {v}'
                                  for k, v in (quotas or {}).items()]
