@@ -15,7 +15,7 @@ from tests.support.underlay import nsenter
 
 pytestmark = pytest.mark.slow
 
-INNER = '10.253.{}.{}'      # the hand-made tunnel's addresses (namespaces only)
+INNER = '10.253.{}.{}'      # the hand-made tunnel's (in namespaces only)
 
 
 def run_ok(host: Host, *argv: str) -> str:

@@ -156,8 +156,8 @@ class Host:
 
     def ping(self, name: str, ip: str, count: int = 1,
              wait: float = 1) -> bool:
-        return self.in_vm(name, 'busybox', 'ping', '-c', str(count), '-W', str(wait),
-                          ip).returncode == 0
+        return self.in_vm(name, 'busybox', 'ping', '-c', str(count), '-W',
+                          str(wait), ip).returncode == 0
 
     def vm_addresses(self, name: str) -> list[str]:
         """The IPv4 addresses the VM's eth0 holds (without prefix)."""

@@ -12,8 +12,9 @@ su to the `rabbitmq` user and use /var/lib/rabbitmq) run a node of its own:
   /etc/rabbitmq/rabbitmq-env.conf is replaced by an empty one;
 * AMQP on 127.0.0.1 only, at a free port (plus, if asked, the same port
   on given local addresses: the test hosts' underlay), and its own Erlang
-  distribution port; only EPMD (4369) is shared with any other Erlang node (it is meant
-  to be shared; the first node to need it starts it as a daemon);
+  distribution port; only EPMD (4369) is shared with any other Erlang
+  node (it is meant to be shared; the first node to need it starts it as
+  a daemon);
 * one user with a random password, created at first boot.
 
     with RabbitMQ() as rabbit:
