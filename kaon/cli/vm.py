@@ -53,7 +53,7 @@ def _boot(args: argparse.Namespace) -> int:
     names = [args.name] if args.count == 1 else \
         [f'{args.name}-{i}' for i in range(1, args.count + 1)]
     requests = [BootRequest(n, args.network, args.fixed_ip, args.mac_address,
-                            args.port, opts) for n in names]
+                            args.port, opts, args.host) for n in names]
     vms, errors = _boot_all(compute, requests, args.count > 1)
     output.print_list(args, LIST_COLUMNS, [describe(compute, vm)
                                            for vm in vms])
@@ -162,12 +162,16 @@ def register(sub: Subparsers) -> None:
         vm, 'boot', _boot, 'create the port, plug the VM, get its lease',
         ['kaon vm boot web --network demo-net',
          'kaon vm boot db --network demo-net --fixed-ip 10.0.0.50',
-         'kaon vm boot many --network demo-net --count 20'])
+         'kaon vm boot many --network demo-net --count 20',
+         'kaon vm boot web2 --network demo-net --host compute-2'])
     boot.add_argument('name')
     boot.add_argument('--network', required=True, help='name or ID')
     boot.add_argument('--fixed-ip', help='the IPv4 address to ask for')
     boot.add_argument('--mac-address', help='the MAC to ask for')
     boot.add_argument('--port', help='boot on an existing port (name or ID)')
+    boot.add_argument('--host', help="the host the VM runs on, its port's "
+                      'binding:host_id (default: this host, the `host` '
+                      'option); run the command on that host')
     boot.add_argument('--count', type=int, default=1,
                       help='boot NAME-1 … NAME-N, 8 at a time')
     boot.add_argument('--extra-dhcp-option', dest='extra_dhcp_options',

@@ -1,13 +1,17 @@
-"""Booting a VM the way nova does it: allocate its port, wait, then boot.
+"""Booting a VM the way nova does it: allocate its port, plug, wait, boot.
 
 nova's allocate_for_instance creates the port through the network API
 (device_id = the instance, device_owner compute:<zone>, binding:host_id =
-this host) and maps the API's conflicts to its own errors (seed 000's
-_create_port): an IP in use is FixedIpAlreadyInUse, an exhausted pool
-NoMoreFixedIps, a MAC in use PortInUse, the port quota PortLimitExceeded.
-Then it waits until the network side is ready (the DHCP agent reported the
-port with dhcp_ready_on_ports, so the port is ACTIVE) before the guest
-sends its first DHCPDISCOVER; that is why the first DISCOVER is answered.
+the host the VM boots on) and maps the API's conflicts to its own errors
+(seed 000's _create_port): an IP in use is FixedIpAlreadyInUse, an
+exhausted pool NoMoreFixedIps, a MAC in use PortInUse, the port quota
+PortLimitExceeded.  Then, as nova's libvirt driver does, it plugs the VIF
+first (for vif_type bridge, os-vif's linux_bridge plugin: the tap on the
+network's bridge) and only then waits for network-vif-plugged, i.e. until
+the port is ACTIVE: on a host with an L2 agent the port cannot become
+ACTIVE before that agent has seen the tap and wired it, and the DHCP agent
+has reported it (dhcp_ready_on_ports).  The guest's DHCP client starts
+after that, so its first DHCPDISCOVER is answered.
 A failed boot leaves nothing behind: no port, no namespace, no veth.
 
 nova binds the port (binding:host_id) with its own service credentials;
@@ -64,6 +68,7 @@ class BootRequest:
     mac: str | None = None
     port: str | None = None
     extra_dhcp_opts: list[ApiDict] = dataclasses.field(default_factory=list)
+    host: str | None = None     # binding:host_id; None: this host (`host`)
 
 
 class Compute:
@@ -94,11 +99,11 @@ class Compute:
                           request.name), tap=naming.tap(port['id']))
         guest = self.vms.guest(vm)
         try:
-            on_stage('ready')
-            self._wait_ready(port, network, timeout)
             on_stage('plug')
             guest.plug(naming.bridge(self.conf.bridge_prefix, network['id']),
                        port['mac_address'], network['mtu'])
+            on_stage('ready')
+            self._wait_ready(port, network, timeout)
             guest.start_dhcp()
             on_stage('dhcp')
             if guest.wait_for_lease(timeout) is None:
@@ -126,7 +131,7 @@ class Compute:
         binding = {'device_id': instance_id,
                    'device_owner': DEVICE_OWNER_COMPUTE}
         if self.may_bind:
-            binding['binding:host_id'] = self.conf.host
+            binding['binding:host_id'] = request.host or self.conf.host
         try:
             return self._claim_port(request, network, binding)
         except self.api_error as err:
@@ -152,7 +157,8 @@ class Compute:
 
     def _wait_ready(self, port: ApiDict, network: ApiDict,
                     timeout: float) -> None:
-        """Until the DHCP agent has the port (ACTIVE); say which stage hung."""
+        """Until the port is ACTIVE (the host's L2 agent wired it, the DHCP
+        agent has it); say which stage hung."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.api.show('port', port['id'])['status'] == 'ACTIVE':
@@ -162,8 +168,10 @@ class Compute:
             raise BootError('PortNotReady', f"no alive DHCP agent hosts "
                             f"network {network['id']}; is `kaon up` or "
                             f"`kaon dhcp-agent` running?")
-        raise BootError('PortNotReady', f"the DHCP agent did not report port "
-                        f"{port['id']} ready within {timeout:.0f} s")
+        raise BootError('PortNotReady', f"port {port['id']} did not become "
+                        f"ACTIVE within {timeout:.0f} s: the DHCP agent did "
+                        f"not report it ready, or no L2 agent on host "
+                        f"{port.get('binding:host_id') or '?'} wired it")
 
     def _network_has_live_agent(self, network: ApiDict) -> bool:
         """Whether an alive DHCP agent hosts the network; a member may not
