@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from pyroute2 import IPRoute
 
@@ -44,6 +44,13 @@ AGENT_DOWN_TIME = 6
 REGISTER_TIMEOUT = 30
 AF_BRIDGE = 7
 VXLAN_PREFIX = 'vxlan-'
+
+
+class FdbEntry(NamedTuple):
+    device: str
+    mac: str
+    dst: str | None             # a VXLAN entry's remote host
+    bridge: str | None          # a bridge's (learned or static) entry
 
 
 def config_text(sections: dict[str, dict[str, Any]]) -> str:
@@ -187,21 +194,30 @@ class Host:
             os.kill(int(f.read().strip()), signal.SIGUSR1)
 
     # -- the kernel's view -------------------------------------------------
-    def fdb(self) -> dict[str, set[tuple[str, str]]]:
-        """Forwarding entries of the host's VXLAN devices, read through
-        netlink inside its namespace: device -> {(mac, remote IP)}."""
+    def fdb(self) -> list[FdbEntry]:
+        """The host's forwarding database (`bridge fdb show`), read
+        through netlink inside its namespace."""
         with IPRoute(netns=self.ns.namespace) as ipr:
             names = {link['index']: link.get('ifname')
                      for link in ipr.get_links()}
-            found: dict[str, set[tuple[str, str]]] = {
-                n: set() for n in names.values() if n.startswith(
-                    VXLAN_PREFIX)}
-            for entry in ipr.get_neighbours(family=AF_BRIDGE):
-                device = names.get(entry['ifindex'], '')
-                if device in found and entry.get('NDA_DST'):
-                    found[device].add((entry.get('NDA_LLADDR'),
-                                       entry.get('NDA_DST')))
+            return [FdbEntry(names.get(e['ifindex'], ''),
+                             e.get('NDA_LLADDR'), e.get('NDA_DST'),
+                             names.get(e.get('NDA_MASTER')))
+                    for e in ipr.get_neighbours(family=AF_BRIDGE)]
+
+    def vxlan_fdb(self) -> dict[str, set[tuple[str, str]]]:
+        """What l2population wrote: per VXLAN device, its (MAC, remote
+        host address) entries."""
+        found: dict[str, set[tuple[str, str]]] = {
+            n: set() for n in self.links() if n.startswith(VXLAN_PREFIX)}
+        for entry in self.fdb():
+            if entry.device in found and entry.dst:
+                found[entry.device].add((entry.mac, entry.dst))
         return found
+
+    def learned(self, bridge: str) -> set[str]:
+        """MACs bridge `bridge` has seen frames from."""
+        return {e.mac for e in self.fdb() if e.bridge == bridge}
 
     def links(self) -> set[str]:
         with IPRoute(netns=self.ns.namespace) as ipr:

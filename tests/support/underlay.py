@@ -134,6 +134,13 @@ class HostNs:
         return sorted(n for n in ip_lib.list_namespaces()
                       if n.startswith(self.prefix))
 
+    def unplug(self) -> None:
+        """Take the host off the underlay (its link on the bridge down):
+        a host that failed as a whole."""
+        with IPRoute() as ipr:
+            ipr.link('set', index=ipr.link_lookup(ifname=self.veth)[0],
+                     state='down')
+
     def cmd(self, *argv: str) -> list[str]:
         return nsenter(self.namespace) + list(argv)
 
