@@ -457,3 +457,34 @@ class InvalidInputSubnetServiceType(InvalidInput):
 class IpAddressGenerationFailureNoMatchingSubnet(IpAddressGenerationFailure):
     message = ('No valid service subnet for the given device owner, '
                'network %(network_id)s, service type %(service_type)s.')
+
+
+# Segments (neutron-lib's exceptions for ML2's vlan and vxlan type drivers).
+class VlanIdInUse(InUse):
+    message = ('Unable to create the network. The VLAN %(vlan_id)s on '
+               'physical network %(physical_network)s is in use.')
+
+
+class TunnelIdInUse(InUse):
+    message = ('Unable to create the network. The tunnel ID %(tunnel_id)s '
+               'is in use.')
+
+
+class ServiceUnavailable(NeutronException):
+    message = 'The service is unavailable.'
+
+
+class NoNetworkAvailable(ServiceUnavailable):
+    """neutron-lib's (a ResourceExhausted): every segment of every
+    tenant network type is taken."""
+    message = ('Unable to create the network. No project network is '
+               'available for allocation.')
+
+
+class SegmentRangeError(Exception):
+    """A bad range in the type drivers' configuration: the server refuses
+    to start, as Neutron's ML2 does ('Failed to parse vni_ranges. Service
+    terminated!'), naming the option."""
+
+    def __init__(self, option: str, entry: object, error: str) -> None:
+        super().__init__(f"{option}: invalid range '{entry}' - {error}")

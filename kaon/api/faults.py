@@ -17,6 +17,7 @@ _STATUS = [
     (exc.NotAuthorized, falcon.HTTP_403),
     (exc.BadRequest, falcon.HTTP_400),
     (exc.PreconditionFailed, falcon.HTTP_412),
+    (exc.ServiceUnavailable, falcon.HTTP_503),
 ]
 
 

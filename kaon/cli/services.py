@@ -1,12 +1,12 @@
-"""`kaon server`, `kaon dhcp-agent`, `kaon firewall-agent`, `kaon db
-upgrade`, `kaon config-sample`, `kaon policy sample`: the commands that
-run or set up kaon's own services (the others talk to the API)."""
+"""`kaon server`, `kaon dhcp-agent`, `kaon firewall-agent`, `kaon
+l2-agent`, `kaon db upgrade`, `kaon config-sample`, `kaon policy sample`:
+the commands that run or set up kaon's own services (the others talk to
+the API)."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import errno
-import json
 import logging
 import signal
 import sys
@@ -124,19 +124,44 @@ def _firewall_agent(args: argparse.Namespace) -> int:
 
 
 def _firewall_status() -> int:
-    """The running agent's status file, one line per key; 1 when the
-    last pass failed (or no agent ever wrote one)."""
     from kaon.agent.firewall.service import status_path
+    return _show_status('firewall-agent', status_path(CONF))
+
+
+def _show_status(command: str, path: str) -> int:
+    """A running agent's status file, one line per key; 1 when its last
+    pass failed (or no agent ever wrote one)."""
+    from kaon.agent import status_file
     try:
-        with open(status_path(CONF)) as f:
-            status = json.load(f)
+        status = status_file.read(path)
     except OSError as err:
-        print(f'kaon firewall-agent: no status ({err.strerror})',
+        print(f'kaon {command}: no status ({err.strerror})',
+              file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f'kaon {command}: unreadable status {path}: {err}',
               file=sys.stderr)
         return 1
     for key, value in sorted(status.items()):
         print(f'{key}: {value}')
     return 1 if status.get('last_error') else 0
+
+
+def _l2_agent(args: argparse.Namespace) -> int:
+    from kaon.agent.l2 import options
+    options.register(CONF)
+    from kaon.agent.l2.service import L2AgentService, status_path
+    if args.status:
+        return _show_status('l2-agent', status_path(CONF))
+    service_logging(args)
+    state_files.state_dir(CONF.state_path)
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    service = L2AgentService(CONF).start()
+    done.wait()
+    service.stop()
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -180,6 +205,18 @@ def register(sub: Subparsers) -> None:
     firewall.add_argument('--status', action='store_true',
                           help="print the running agent's status")
     firewall.set_defaults(func=_firewall_agent)
+    l2 = sub.add_parser(
+        'l2-agent', help="wire this host's taps into their networks' "
+        'bridges and VXLAN tunnels, with l2population (root)',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='examples:\n'
+               '  kaon l2-agent --config-file /etc/kaon/kaon.conf\n'
+               "    ([vxlan] local_ip = this host's underlay address)\n"
+               '  kaon l2-agent --status    '
+               '# taps wired, retries, last error; exit 1 if it failed')
+    l2.add_argument('--status', action='store_true',
+                    help="print the running agent's status")
+    l2.set_defaults(func=_l2_agent)
     db = sub.add_parser('db', help='database schema').add_subparsers(
         dest='db_command', required=True)
     db.add_parser('upgrade', help='apply Alembic migrations'

@@ -81,9 +81,10 @@ def _up(args: argparse.Namespace) -> int:
     if args.detach:
         return _detach(args)
     service_logging(args)
-    from kaon.service import database
+    from kaon.service import database, segments
     from kaon.service.embedded import Embedded
     database.upgrade()
+    segments.prepare()
     with services.api_port_errors():
         embedded = Embedded(CONF, with_firewall_agent=True).start()
     _write_pid(_pid_file())

@@ -365,3 +365,25 @@ subnet_service_types = Table(
            primary_key=True),
     Column('service_type', String(255), primary_key=True),
 )
+
+# ML2's segment allocation tables (Neutron's ml2_vxlan_allocations and
+# ml2_vlan_allocations): one row per id of the configured ranges (made by
+# kaon.plugin.segment_alloc.sync at server start), plus a row for each id
+# an admin took outside them.  The primary key is what makes one VNI (one
+# VLAN of a physical network) belong to one network, also under
+# concurrency: taking an id is a conditional UPDATE of its row or an
+# INSERT that a second taker fails on.
+vxlan_allocations = Table(
+    'ml2_vxlan_allocations', metadata,
+    Column('vxlan_vni', Integer, primary_key=True, autoincrement=False),
+    Column('allocated', Boolean, nullable=False, default=False, index=True),
+)
+
+vlan_allocations = Table(
+    'ml2_vlan_allocations', metadata,
+    Column('physical_network', String(64), primary_key=True),
+    Column('vlan_id', Integer, primary_key=True, autoincrement=False),
+    Column('allocated', Boolean, nullable=False, default=False),
+    Index('ix_ml2_vlan_allocations_physical_network_allocated',
+          'physical_network', 'allocated'),
+)

@@ -146,11 +146,13 @@ def create_networks(conn: Connection, ctx: Context,
     quotas.enforce_bodies(conn, 'network', bodies)
     ids = []
     for body in bodies:
+        segment = segments.reserve(conn, body)
         values = common.column_values(networks, body)
         values.update(id=common.new_id(), status='ACTIVE',
+                      mtu=_mtu(body.get('mtu'), segments.max_mtu(segment)),
                       **common.standard_attrs(body))
         conn.execute(insert(networks), values)
-        segments.create(conn, values['id'], body)
+        segments.add(conn, values['id'], segment)
         if values.get('shared'):
             rbac.add(conn, OBJECT_TYPE, values['id'], values['project_id'],
                      rbac.WILDCARD)
@@ -158,6 +160,15 @@ def create_networks(conn: Connection, ctx: Context,
         common.set_tags(conn, values['id'], body.get('tags', ()), new=True)
         ids.append(values['id'])
     return [get_network(conn, ctx, net_id) for net_id in ids]
+
+
+def _mtu(requested: int | None, max_mtu: int) -> int:
+    """ML2's _get_network_mtu: the MTU asked for, at most the segment's
+    (400 above it), or that maximum when none (or 0) is asked for."""
+    if requested and requested > max_mtu:
+        raise exc.InvalidInput(error_message='Requested MTU is too big, '
+                               f'maximum is {max_mtu}')
+    return requested or max_mtu
 
 
 def check_mtu(net_id: str, mtu: int, ip_versions: Iterable[int]) -> None:
@@ -177,6 +188,9 @@ def update_network(conn: Connection, ctx: Context, net_id: str,
                    body: dict[str, Any]) -> None:
     # The row lock orders this against subnet creation, which takes it too.
     row = get_row(conn, ctx, net_id, for_update=True)
+    if body.get('mtu') is not None:
+        segment = segments.attributes(conn, [net_id])[net_id]
+        body = {**body, 'mtu': _mtu(body['mtu'], segments.max_mtu(segment))}
     if body.get('mtu') is not None and body['mtu'] < IPV6_MIN_MTU:
         check_mtu(net_id, body['mtu'], conn.execute(
             select(subnets.c.ip_version).where(
@@ -204,6 +218,7 @@ def delete_network(conn: Connection, ctx: Context, net_id: str) -> list[str]:
     if any(p.device_owner != DEVICE_OWNER_DHCP for p in port_rows):
         raise exc.NetworkInUse(net_id=net_id)
     dhcp_ids = [p.id for p in port_rows]
+    segments.release(conn, net_id)
     subnet_ids = list(conn.execute(select(subnets.c.id).where(
         subnets.c.network_id == net_id)).scalars())
     conn.execute(delete(ip_allocations).where(

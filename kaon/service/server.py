@@ -7,6 +7,7 @@ import signal
 from types import FrameType
 
 from kaon.conf import CONF
+from kaon.service import segments
 from kaon.service.api_server import raise_open_files_limit
 from kaon.service.database import check_schema
 
@@ -16,6 +17,7 @@ def serve(with_dhcp_agent: bool = False) -> None:
     Raises migrate.SchemaMismatch before serving anything if the database
     is not at the code's schema."""
     check_schema()
+    segments.prepare()
     raise_open_files_limit()
     # Imported once the checks passed: RPC (oslo.messaging) costs half a
     # second and logs as it loads, which a refused start should not show.

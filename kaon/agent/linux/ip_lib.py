@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import ipaddress
 import logging
 import os
 import subprocess
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
@@ -39,6 +40,7 @@ CLONE_NEWNET = 0x40000000
 # waiting ~1 s for duplicate address detection would only keep dnsmasq from
 # binding it (a "tentative" IPv6 address cannot be bound).
 IFA_F_NODAD = 0x02
+IFF_UP = 0x1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -274,3 +276,80 @@ def device_addresses(name: str, namespace: str | None = None) -> list[str]:
         if index is None:
             return []
         return sorted(str(i) for i in _global_addresses(ipr, index))
+
+
+# -- the L2 agent's links -----------------------------------------------------
+def netlink(namespace: str | None = None) -> IPRoute:
+    """A netlink socket in this process's namespace or in `namespace`
+    (close it, e.g. `with netlink() as ipr:`)."""
+    return _ipr(namespace)
+
+
+def link_index(ipr: IPRoute, name: str) -> int | None:
+    return _index(ipr, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """One link as a single dump shows it."""
+    name: str
+    index: int
+    master: int | None      # the bridge it is a port of
+    kind: str | None        # 'bridge', 'vxlan', 'veth', 'vlan'...
+    mtu: int
+    up: bool
+
+
+def links(namespace: str | None = None) -> dict[str, Link]:
+    """Every link by name: one netlink dump, for a whole rescan."""
+    with _ipr(namespace) as ipr:
+        return {(link := _link(msg)).name: link for msg in ipr.get_links()}
+
+
+def _link(msg: Any) -> Link:
+    info = msg.get('IFLA_LINKINFO')
+    return Link(name=msg.get('ifname'), index=msg['index'],
+                master=msg.get('master'),
+                kind=info.get('IFLA_INFO_KIND') if info else None,
+                mtu=msg.get('mtu'), up=bool(msg['flags'] & IFF_UP))
+
+
+def set_link(name: str, mtu: int | None = None, up: bool = True,
+             master: str | None = None) -> None:
+    """Set a device's MTU, its bridge (`master`) and its state at once.
+
+    :raises OSError: the device or the bridge is missing."""
+    with _ipr() as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            raise OSError(errno.ENODEV, f'no device {name}')
+        spec: dict[str, Any] = {'state': 'up' if up else 'down'}
+        if mtu is not None:
+            spec['mtu'] = mtu
+        if master is not None:
+            bridge = _index(ipr, master)
+            if bridge is None:
+                raise OSError(errno.ENODEV, f'no bridge {master}')
+            spec['master'] = bridge
+        ipr.link('set', index=index, **spec)
+
+
+def ensure_vlan(parent: str, vlan_id: int) -> str:
+    """The 802.1Q sub-interface `<parent>.<vlan_id>` (made if missing),
+    up; its name.  `parent` must exist (a physical interface).
+
+    :raises OSError: no such parent interface."""
+    name = f'{parent}.{vlan_id}'
+    with _ipr() as ipr:
+        if _index(ipr, name) is None:
+            link = _index(ipr, parent)
+            if link is None:
+                raise OSError(errno.ENODEV, f'no interface {parent}')
+            try:
+                ipr.link('add', ifname=name, kind='vlan', link=link,
+                         vlan_id=vlan_id)
+            except NetlinkError as err:
+                if err.code != errno.EEXIST:
+                    raise
+        ipr.link('set', index=_index(ipr, name), state='up')
+    return name

@@ -2,24 +2,6 @@
 from kaon.api import validators as v
 from kaon.api.attributes import Attribute, Resource
 from kaon.api.definitions.common import standard
-from kaon.conf import CONF
-
-
-def _max_mtu() -> int:
-    return int(CONF.global_physnet_mtu)   # an IntOpt; oslo is untyped
-
-
-_MTU_RANGE = v.integer(0, _max_mtu)
-
-
-def _mtu(value: object) -> int:
-    """neutron-lib's net-mtu-writable: any non-negative MTU up to the
-    physical network's, 0 meaning that maximum (ML2's _get_network_mtu:
-    `net_mtu or max_mtu`).  Whether the network can carry its subnets is
-    the plugin's check (NetworkMTUSubnetConflict), not the validator's:
-    mtu=67 is a valid network until an IPv4 subnet needs 68."""
-    return _MTU_RANGE(value) or _max_mtu()
-
 
 RESOURCE = Resource('network', 'networks', {
     **standard(),
@@ -31,8 +13,13 @@ RESOURCE = Resource('network', 'networks', {
                         default=False, is_sort_key=True),
     'router:external': Attribute(allow_post=True, allow_put=True,
                                  validate=v.boolean, default=False),
+    # neutron-lib's net-mtu-writable: any non-negative MTU; whether the
+    # network's segment carries it (and 0 or none: its maximum) is the
+    # plugin's check, as is whether it can carry its subnets
+    # (NetworkMTUSubnetConflict: mtu=67 is a valid network until an IPv4
+    # subnet needs 68).
     'mtu': Attribute(allow_post=True, allow_put=True,
-                     validate=_mtu, default=_max_mtu,
+                     validate=v.integer(0), omit_if_absent=True,
                      is_sort_key=True),
     'subnets': Attribute(),
     # The provider extension (neutron-lib's provider_net); what a network
