@@ -60,7 +60,8 @@ def test_hosts_underlay_tunnel_and_cleanup():
         tunnel(b, a, subnet, 2)
         assert run_ok(a, 'busybox', 'ping', '-c', '3', '-i', '0.2', '-W', '2',
                       INNER.format(subnet, 2))
-        assert a.vxlan_fdb() == {'vxlan-4242': {('00:00:00:00:00:00', b.address)}}
+        assert a.vxlan_fdb() == {
+            'vxlan-4242': {('00:00:00:00:00:00', b.address)}}
         assert 'vxlan-4242' not in ip_lib.list_devices()
 
         # What a host's processes make: a namespace of its prefix with a
