@@ -161,7 +161,8 @@ def test_deleted_vm_leaves_no_forwarding_entry(
                 for dev, entries in h.vxlan_fdb().items()
                 for m, dst in entries if m == mac]
     cloud.wait(lambda: not entries_of_a3(), CONVERGE,
-               'no forwarding entry for the deleted VM on other hosts')
+               lambda: f'no forwarding entry for the deleted VM on other '
+                       f'hosts; left: {entries_of_a3()}')
     # a2 still is on cmp2: its entries and the flooding entry stay.
     assert (FLOOD, cmp2.address) in cmp1.vxlan_fdb()[vxlan(net_a)]
     assert cmp1.ping('a1', VM_IPS['a2'])
@@ -188,7 +189,8 @@ def test_l2_agent_restart_keeps_connectivity_and_rebuilds_fdb(
 
     cmp1.start('l2-agent')
     cloud.wait(lambda: cmp1.vxlan_fdb()[device] == before, CONVERGE,
-               f'the fdb of {device} on cmp1 rebuilt: {before}')
+               lambda: f'the fdb of {device} on cmp1 rebuilt: {before}; '
+                       f'now: {cmp1.vxlan_fdb()[device]}')
     assert cmp1.ping('a1', VM_IPS['a2'], count=3)
     assert cmp2.ping('a2', VM_IPS['a1'])
     assert cmp1.vm_addresses('a1') == [VM_IPS['a1']]

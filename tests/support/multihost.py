@@ -316,13 +316,15 @@ class Cluster:
             text += f'--- server\n{self.server.log()[-4000:]}'
         return text
 
-    def wait(self, predicate: Callable[[], Any], timeout: float, what: str,
-             interval: float = 0.2) -> Any:
-        """wait_for, failing with every process's log."""
+    def wait(self, predicate: Callable[[], Any], timeout: float,
+             what: str | Callable[[], str], interval: float = 0.2) -> Any:
+        """wait_for, failing with what (a callable: what it says then)
+        and every process's log."""
         try:
-            return wait_for(predicate, timeout, what, interval)
+            return wait_for(predicate, timeout, '', interval)
         except AssertionError as err:
-            raise AssertionError(f'{err}\n{self.logs()}') from None
+            said = what() if callable(what) else what
+            raise AssertionError(f'{err}{said}\n{self.logs()}') from None
 
     def close(self) -> list[str]:
         """Stop and remove everything; what is left (should be [])."""
