@@ -231,7 +231,8 @@ def test_tenant_network_types_are_tried_in_order():
 
 def test_physical_network_mtus_and_path_mtu_lower_the_maximum():
     with KaonServer(options={'global_physnet_mtu': 9000}, sections={
-            'ml2': {'path_mtu': 1600, 'physical_network_mtus': 'physnet1:1400'},
+            'ml2': {'path_mtu': 1600,
+                    'physical_network_mtus': 'physnet1:1400'},
             'ml2_type_vlan': {'network_vlan_ranges': 'physnet1,physnet2'}}
             ) as srv:
         api = Api(srv.url)

@@ -51,12 +51,35 @@ def serial_keystone() -> Iterator[Keystone]:
         yield keystone
 
 
+# The reference devstack's ML2 (/work/shared/tempest): project networks on
+# VXLAN (devstack's Q_ML2_TENANT_NETWORK_TYPE=vxlan with
+# TENANT_TUNNEL_RANGES=1:1000), VLAN provider networks on the physical
+# network `public` with all of 1..4094 (network_vlan_ranges = public;
+# tempest's provider_vlans = public).
+SEGMENTS = {
+    'ml2': {'tenant_network_types': 'vxlan'},
+    'ml2_type_vxlan': {'vni_ranges': '1:1000'},
+    'ml2_type_vlan': {'network_vlan_ranges': 'public'},
+}
+
+
+def _add_sections(config: str, sections: dict[str, dict[str, str]]) -> None:
+    """Sections appended to a server's config file before it starts (Cloud
+    writes [DEFAULT], keystone_authtoken and oslo_policy)."""
+    with open(config, 'a') as f:
+        for section, values in sections.items():
+            f.write(f'[{section}]\n' + ''.join(
+                f'{k} = {v}\n' for k, v in values.items()))
+
+
 @pytest.fixture(scope='module')
 def tempest_cloud(serial_keystone: Keystone, broker: RabbitMQ
                   ) -> Iterator[Cloud]:
-    """kaon behind Keystone with its RPC on the broker, registered."""
-    with Cloud(serial_keystone,
-               options={'transport_url': broker.url}) as cloud:
+    """kaon behind Keystone with its RPC on the broker, registered, with
+    the reference's segment types."""
+    cloud = Cloud(serial_keystone, options={'transport_url': broker.url})
+    _add_sections(cloud.server.config, SEGMENTS)
+    with cloud:
         cloud.register_in_catalog()
         yield cloud
 
