@@ -81,6 +81,10 @@ class L2Agent:
         self.retry: set[str] = set()
         # Taps whose wiring failed: retried by rescans, backing off.
         self._backoff = Backoff(cap=RETRY_CAP)
+        # Failed passes (server away) back the rescans off; the taps to
+        # ask about again are held for the next one.
+        self._pass_backoff = Backoff(cap=RETRY_CAP)
+        self._held: set[str] = set()
         self._refreshed: set[str] = set()       # networks since full sync
         self._sweeps: dict[str, float] = {}     # VXLAN device -> when
         self._down: set[str] = set()            # to report down still
@@ -138,7 +142,13 @@ class L2Agent:
             if now >= next_scan:
                 self.request_rescan()
                 next_scan = now + interval
-            self.run_pass()
+            if not self.run_pass():
+                # The server or broker away: the next rescan backs off.
+                next_scan = time.monotonic() + self._pass_backoff.failed(
+                    'pass', self.status['last_error'] or '',
+                    time.monotonic()).delay
+            else:
+                self._pass_backoff.succeeded('pass')
             self._sweep_due()
             timeout = min([next_scan, *self._sweeps.values()]) - \
                 time.monotonic()
@@ -152,12 +162,17 @@ class L2Agent:
         with self._wakeup:
             self._wakeup.notify_all()
 
-    def run_pass(self) -> None:
+    def run_pass(self) -> bool:
+        """One pass; False if it failed (its taps are taken up again by
+        the next rescan)."""
         with self._wakeup:
             pending, recheck = self._pending, self._recheck
             gone, rescan = self._gone, self._rescan
             self._pending, self._recheck = set(), set()
             self._gone, self._rescan = set(), False
+        if rescan:
+            recheck |= self._held
+            self._held = set()
         try:
             links = ip_lib.links()
             present = devices.taps(links)
@@ -173,11 +188,13 @@ class L2Agent:
             self._wire((pending | recheck) & set(present))
         except Exception as err:  # noqa: BLE001 - retried by the rescan
             self.failed(f'pass failed: {type(err).__name__}: {err}')
-            return
+            self._held |= recheck
+            return False
         finally:
             self._update_status()
         if rescan and not self._backoff.failing():
             self.status['last_error'] = None
+        return True
 
     def _forget_gone(self, present: dict[str, ip_lib.Link]) -> None:
         self.retry &= set(present)
