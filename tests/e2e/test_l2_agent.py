@@ -25,6 +25,7 @@ from kaon.wire_l2 import (
     DeviceDetails,
     FdbEntries,
 )
+from tests.e2e.test_compute import Kaon
 from tests.support.agent import wait_for
 from tests.support.l2host import (
     L2Host,
@@ -266,3 +267,23 @@ def test_flat_wired_and_failure_shown_then_retried(
     wait_for(lambda: status(host)[0] == 0, 10,
              f'last_error cleared by a rescan: {host.status().stdout}')
     host.stop()
+
+
+def test_kaon_up_runs_an_l2_agent() -> None:
+    """The all-in-one reports its L2 agent like any other: one host, no
+    tunnels (its networks are local)."""
+    kaon = Kaon()
+    try:
+        kaon.ok('up', '--detach')
+        agents = wait_for(lambda: kaon.get(
+            'agents', agent_type='Linux bridge agent'), 30,
+            'the L2 agent of kaon up reports')
+        assert [(a['alive'], a['binary']) for a in agents] == \
+            [(True, 'neutron-linuxbridge-agent')], agents
+        with open(kaon.conf) as f:
+            assert f"host = {agents[0]['host']}" in f.read()
+        configurations = agents[0]['configurations']
+        assert configurations['tunnel_types'] == []
+        assert configurations['tunneling_ip'] is None
+    finally:
+        kaon.destroy()

@@ -254,7 +254,14 @@ class L2Agent:
                 continue
             self._backoff.succeeded(tap)
             (up if admin_up else down).append(tap)
-        self._report_up(up, down)
+        try:
+            self._report_up(up, down)
+        except Exception:
+            # Not reported: unwired again, so the next rescan retries.
+            with self._lock:
+                for tap in up + down:
+                    self.wired.pop(tap, None)
+            raise
 
     def _report_up(self, up: list[str], down: list[str]) -> None:
         if not up and not down:
@@ -301,16 +308,17 @@ class L2Agent:
         with self._lock:
             segments = {self.wired.pop(tap) for tap in gone}
             self.retry -= gone
+        left = {s.network_id for s in self.wired.values()}
+        for segment in segments:
+            if segment.network_id not in left:
+                self._remove_network(segment.network_id)
+        # Kept until the server has them (a failed call is retried).
         self._down |= gone
         if self._down:
             down = sorted(self._down)
             self.server.update_device_list([], down)
             self._down.clear()
             LOG.info('devices down %s', down)
-        left = {s.network_id for s in self.wired.values()}
-        for segment in segments:
-            if segment.network_id not in left:
-                self._remove_network(segment.network_id)
 
     def _remove_network(self, network_id: str, force: bool = False
                         ) -> None:
