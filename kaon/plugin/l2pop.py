@@ -167,8 +167,9 @@ def wire(conn: Connection, port: dict[str, Any], host: str,
     started = l2_hosts.started_at(conn, host)
     restarted = started is not None and all(r.wired_at < started
                                             for r in here)
-    first = not any(r.port_id != port['id'] for r in here)
-    full_sync = first or refresh or restarted
+    # First: nothing of N wired on the host yet (a port reported again
+    # is not; a restart or refresh_tunnels asks for the table then).
+    full_sync = not here or refresh or restarted
     segment_id = segment[segments.SEGMENTATION_ID]
     _record(conn, port, host, segment_id, any(r.port_id == port['id']
                                               for r in here))
