@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Iterator
+from typing import Callable, Iterator, Protocol
 
 from kaon import state_files
 from kaon.cli.client import CliError
@@ -91,13 +91,22 @@ def _dhcp_agent(args: argparse.Namespace) -> int:
         return 2
     from kaon.agent.dhcp.service import DhcpAgentService
     state_files.state_dir(CONF.state_path)
+    _serve(lambda: DhcpAgentService(CONF).start())
+    return 0
+
+
+class _Service(Protocol):
+    def stop(self) -> None: ...
+
+
+def _serve(start: Callable[[], _Service]) -> None:
+    """Start a service, run it until SIGTERM or SIGINT, stop it."""
     done = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: done.set())
-    service = DhcpAgentService(CONF).start()
+    service = start()
     done.wait()
     service.stop()
-    return 0
 
 
 def _firewall_agent(args: argparse.Namespace) -> int:
@@ -110,16 +119,11 @@ def _firewall_agent(args: argparse.Namespace) -> int:
         UnknownDriver,
     )
     state_files.state_dir(CONF.state_path)
-    done = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: done.set())
     try:
-        service = FirewallAgentService(CONF).start()
+        _serve(lambda: FirewallAgentService(CONF).start())
     except (UnknownDriver, FirewallError) as err:
         print(f'kaon firewall-agent: {err}', file=sys.stderr)
         return 2
-    done.wait()
-    service.stop()
     return 0
 
 
@@ -155,12 +159,7 @@ def _l2_agent(args: argparse.Namespace) -> int:
         return _show_status('l2-agent', status_path(CONF))
     service_logging(args)
     state_files.state_dir(CONF.state_path)
-    done = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: done.set())
-    service = L2AgentService(CONF).start()
-    done.wait()
-    service.stop()
+    _serve(lambda: L2AgentService(CONF).start())
     return 0
 
 
@@ -187,6 +186,18 @@ def _policy_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_command(sub: Subparsers, name: str,
+                   func: Callable[[argparse.Namespace], int], summary: str,
+                   examples: str) -> None:
+    """An agent's command, with --status (its status file)."""
+    parser = sub.add_parser(
+        name, help=summary, epilog='examples:\n' + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--status', action='store_true',
+                        help="print the running agent's status")
+    parser.set_defaults(func=func)
+
+
 def register(sub: Subparsers) -> None:
     server = sub.add_parser('server', help='serve the Neutron v2.0 API')
     server.add_argument('--dhcp-agent', action='store_true',
@@ -194,29 +205,20 @@ def register(sub: Subparsers) -> None:
     server.set_defaults(func=_server)
     sub.add_parser('dhcp-agent', help='run a DHCP agent (root)'
                    ).set_defaults(func=_dhcp_agent)
-    firewall = sub.add_parser(
-        'firewall-agent', help='filter the VM taps of this host by their '
-        'security groups (root)',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='examples:\n'
-               '  kaon firewall-agent --config-file /etc/kaon/kaon.conf\n'
-               '  kaon firewall-agent --status    '
-               '# ports filtered, last error; exit 1 if the last pass failed')
-    firewall.add_argument('--status', action='store_true',
-                          help="print the running agent's status")
-    firewall.set_defaults(func=_firewall_agent)
-    l2 = sub.add_parser(
-        'l2-agent', help="wire this host's taps into their networks' "
-        'bridges and VXLAN tunnels, with l2population (root)',
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='examples:\n'
-               '  kaon l2-agent --config-file /etc/kaon/kaon.conf\n'
-               "    ([vxlan] local_ip = this host's underlay address)\n"
-               '  kaon l2-agent --status    '
-               '# taps wired, retries, last error; exit 1 if it failed')
-    l2.add_argument('--status', action='store_true',
-                    help="print the running agent's status")
-    l2.set_defaults(func=_l2_agent)
+    _agent_command(
+        sub, 'firewall-agent', _firewall_agent,
+        'filter the VM taps of this host by their security groups (root)',
+        '  kaon firewall-agent --config-file /etc/kaon/kaon.conf\n'
+        '  kaon firewall-agent --status    '
+        '# ports filtered, last error; exit 1 if the last pass failed')
+    _agent_command(
+        sub, 'l2-agent', _l2_agent,
+        "wire this host's taps into their networks' bridges and VXLAN "
+        'tunnels, with l2population (root)',
+        '  kaon l2-agent --config-file /etc/kaon/kaon.conf\n'
+        "    ([vxlan] local_ip = this host's underlay address)\n"
+        '  kaon l2-agent --status    '
+        '# taps wired, retries, last error; exit 1 if it failed')
     db = sub.add_parser('db', help='database schema').add_subparsers(
         dest='db_command', required=True)
     db.add_parser('upgrade', help='apply Alembic migrations'

@@ -1,9 +1,10 @@
 """`kaon up` (the all-in-one, embedded) and `kaon down`.
 
-`kaon up` migrates the SQLite database, runs the API server and a DHCP
-agent in this process over the in-process transport, powers on the VMs it
-had, and shows a live status until Ctrl-C, which stops the dnsmasqs and
-keeps the database for next time.  `--demo` adds demo-net, demo-subnet and
+`kaon up` migrates the SQLite database, runs the API server, a DHCP
+agent, a firewall agent and an L2 agent in this process over the
+in-process transport, powers on the VMs it had, and shows a live status
+until Ctrl-C, which stops the dnsmasqs and keeps the database for next
+time.  `--demo` adds demo-net, demo-subnet and
 three VMs.  `--detach` runs the same in the background and returns once it
 is ready (the demo VMs hold their leases, the API answers where the
 configuration binds it); `kaon down` stops it and removes the namespaces,
@@ -86,7 +87,8 @@ def _up(args: argparse.Namespace) -> int:
     database.upgrade()
     segments.prepare()
     with services.api_port_errors():
-        embedded = Embedded(CONF, with_firewall_agent=True).start()
+        embedded = Embedded(CONF, with_firewall_agent=True,
+                            with_l2_agent=True).start()
     _write_pid(_pid_file())
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -387,3 +387,32 @@ vlan_allocations = Table(
     Index('ix_ml2_vlan_allocations_physical_network_allocated',
           'physical_network', 'allocated'),
 )
+
+# -- Port status and l2population (kaon.plugin.provisioning, .l2pop).
+# What a port still waits for before it may be ACTIVE (Neutron's
+# provisioningblocks, keyed by the port rather than a standard attribute):
+# entity 'DHCP' (the DHCP agents serve it) or 'L2' (its host's L2 agent
+# wired it).
+provisioning_blocks = Table(
+    'provisioningblocks', metadata,
+    Column('port_id', UUID, ForeignKey('ports.id', ondelete='CASCADE'),
+           primary_key=True),
+    Column('entity', String(255), primary_key=True),
+)
+
+# The ports an L2 agent reported wired (update_device_list devices_up) on
+# a host, on a network that has forwarding entries (vxlan), with what
+# those entries carried.  No foreign keys on purpose: a row outlives its
+# port or network until kaon.plugin.l2pop.reconcile has told the other
+# hosts to forget the entries it stood for.
+l2pop_ports = Table(
+    'l2pop_ports', metadata,
+    Column('port_id', UUID, primary_key=True),
+    Column('network_id', UUID, nullable=False),
+    Column('host', String(255), nullable=False),
+    Column('segmentation_id', Integer),
+    Column('mac_address', String(32), nullable=False),
+    Column('ip_addresses', Text, nullable=False, default='[]'),
+    Column('wired_at', DateTime, nullable=False),
+    Index('ix_l2pop_ports_network_host', 'network_id', 'host'),
+)

@@ -21,12 +21,16 @@ from kaon.plugin import (
     agents,
     dhcp,
     dhcp_agents,
+    l2,
+    l2pop,
     networks,
     ports,
+    provisioning,
     quotas,
     rbac_policies,
     revisions,
     security_groups,
+    segments,
     sg_info,
     sg_rules,
     subnetpools,
@@ -36,6 +40,7 @@ from kaon.plugin.events import Events
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 from kaon.wire import DhcpPortBody, NetworkInfo, Port, SecurityGroupInfo
+from kaon.wire_l2 import DeviceDetails, FdbEntries
 
 LOG = logging.getLogger(__name__)
 # Module-level names: inside the classes `list` is a method or a field.
@@ -266,9 +271,12 @@ class Plugin:
             self._deleted('port', ctx, port['id'], port)
 
     def set_ports_status(self, port_ids: Ids, status: str) -> None:
-        """dhcp_ready_on_ports: with no L2 agent, DHCP ready is ACTIVE."""
-        self.db.write(lambda conn: dhcp.set_ports_status(conn, port_ids,
-                                                         status))
+        """dhcp_ready_on_ports (status ACTIVE): the ports' 'DHCP' block
+        is done; those with none left are ACTIVE (kaon.plugin.provisioning)."""
+        if status != provisioning.ACTIVE:
+            raise ValueError(f'DHCP agents report ports ready, not {status}')
+        self.db.write(lambda conn: provisioning.complete(
+            conn, port_ids, provisioning.DHCP_ENTITY))
 
     # What firewalls ask over RPC (Neutron's SecurityGroupServerRpcMixin).
     def security_group_info_for_ports(self, ctx: Context,
@@ -338,3 +346,42 @@ class Plugin:
                                   conn, ctx, agent_id, network_id))
         self.events.publish('dhcp_agent_network', 'remove', ctx,
                             {'network_id': network_id, 'agent': agent})
+
+    # What L2 agents ask over RPC (ML2's RpcCallbacks); l2population's
+    # entries ride on the events: ('l2pop', 'wired') {'host', 'wiring'},
+    # ('l2pop', 'unwired') {'network_id', 'removed'}.
+    def get_device_details(self, host: str, device: str) -> DeviceDetails:
+        with self.db.reading() as conn:
+            return l2.device_details(conn, host, device)
+
+    def update_device_up(self, host: str, device: str,
+                         refresh_tunnels: bool = False) -> bool:
+        """The device is wired on `host`; False if it is no port bound
+        there (nothing changed)."""
+        up = self.db.write(lambda conn: l2.device_up(conn, host, device,
+                                                     refresh_tunnels))
+        if up is None:
+            return False
+        if up.wiring is not None:
+            self.events.publish('l2pop', 'wired', Context.admin(), {
+                'network_id': up.network_id, 'host': host,
+                'wiring': up.wiring})
+        return True
+
+    def update_device_down(self, host: str, device: str) -> bool:
+        """The device is gone from `host`; whether its port exists."""
+        down = self.db.write(lambda conn: l2.device_down(conn, host, device))
+        if down.removed is not None:
+            self.events.publish('l2pop', 'unwired', Context.admin(), {
+                'network_id': down.network_id, 'removed': down.removed})
+        return down.exists
+
+    def l2pop_reconcile(self, network_id: str) -> FdbEntries | None:
+        """The forwarding entries to remove for the network's ports that
+        were deleted or moved (kaon.plugin.l2pop.reconcile)."""
+        return self.db.write(lambda conn: l2pop.reconcile(conn, network_id))
+
+    def segment(self, network_id: str) -> dict[str, Any]:
+        """The network's provider attributes (all None if it is gone)."""
+        with self.db.reading() as conn:
+            return segments.attributes(conn, [network_id])[network_id]

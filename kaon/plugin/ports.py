@@ -24,6 +24,7 @@ from kaon.plugin import (
     fixed_ips,
     networks as nets,
     port_security,
+    provisioning,
     quotas,
     security_groups,
 )
@@ -185,6 +186,7 @@ def _create_port(conn: Connection, ctx: Context,
         conn, values['id'], values['mac_address'],
         body.get('allowed_address_pairs') or [], new=True)
     port.update(port_security.on_create(conn, ctx, port, body, net_row.id))
+    provisioning.on_create(conn, port)
     return port
 
 
@@ -216,11 +218,13 @@ def update_port(conn: Connection, ctx: Context, port_id: str,
         if mac != row.mac_address:
             values['mac_address'] = _choose_mac(conn, row.network_id, mac)
     if body.get('admin_state_up') is False:
-        # kaon has no L2 agent to report the device down, as Neutron's do
-        # (update_device_down): an administratively down port is DOWN.
+        # At once, not when an L2 agent reports the device down (Neutron's
+        # way): hosts without one would never say it.
         values['status'] = 'DOWN'
     values.update(common.bumped(row))
     conn.execute(update(ports).where(ports.c.id == port_id).values(**values))
+    if values.get('host', row.host) != row.host:
+        provisioning.on_host_change(conn, port_id, values['host'])
     if 'fixed_ips' in body:
         port = dict(row._mapping, **values)
         fixed_ips.replace(conn, port, before['fixed_ips'],

@@ -1,12 +1,15 @@
 """The server's RPC side: endpoints for agents, the notifier, failover.
 
-Wiring: one ServerRpc per server (its consumers on `q-plugin` and
-`q-reports-plugin` and the failover loop), and one DhcpAgentNotifier per
-plugin, since a notifier hears only its own plugin's events.  A process
-where the API and the RPC service share one plugin passes that plugin's
-notifier in (`ServerRpc(plugin, notifier)`: the caller starts and stops
-it); without one, ServerRpc makes, starts and stops its own, for the
-events of its own plugin (ports the agents create, failover).
+Wiring: one ServerRpc per server (its consumers on `q-plugin` -- the DHCP
+agents', the firewalls' and the L2 agents' calls -- and `q-reports-plugin`,
+and the failover loop), and one DhcpAgentNotifier and one L2AgentNotifier
+per plugin, since a notifier hears only its own plugin's events.  A
+process where the API and the RPC service share one plugin passes that
+plugin's DHCP notifier in (`ServerRpc(plugin, notifier)`: the caller
+starts and stops it); without one, ServerRpc makes, starts and stops its
+own, for the events of its own plugin (ports the agents create,
+failover).  The L2 notifier is always ServerRpc's own: the L2 agents'
+device reports are this process's events.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from kaon.context import Context
 from kaon.plugin.core import Plugin
 from kaon.rpc import common
 from kaon.rpc.dhcp_rpc import AgentExtRpcCallback, DhcpRpcCallback
+from kaon.rpc.l2_rpc import L2RpcCallbacks
+from kaon.rpc.l2pop_notifier import L2AgentNotifier
 from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.rpc.sg_rpc import SecurityGroupServerRpcCallback
 
@@ -31,10 +36,12 @@ class ServerRpc:
         self.plugin = plugin
         self._own_notifier = notifier is None
         self.notifier = notifier or DhcpAgentNotifier(plugin)
+        self.l2_notifier = L2AgentNotifier(plugin)
         self.servers = [
             common.server(common.PLUGIN, CONF.host,
                           [DhcpRpcCallback(plugin),
-                           SecurityGroupServerRpcCallback(plugin)]),
+                           SecurityGroupServerRpcCallback(plugin),
+                           L2RpcCallbacks(plugin)]),
             common.server(common.REPORTS, CONF.host,
                           [AgentExtRpcCallback(plugin)]),
         ]
@@ -45,6 +52,7 @@ class ServerRpc:
     def start(self) -> ServerRpc:
         if self._own_notifier:
             self.notifier.start()
+        self.l2_notifier.start()
         for server in self.servers:
             server.start()
         if CONF.allow_automatic_dhcp_failover:
@@ -54,7 +62,7 @@ class ServerRpc:
     def stop(self, grace: float = 0.0) -> None:
         """Consumers stopped and their calls under way finished, the
         failover loop ended; a notifier of its own gets `grace` seconds for
-        its queued casts (DhcpAgentNotifier.stop)."""
+        its queued casts (DhcpAgentNotifier.stop), the L2 notifier too."""
         self._stop.set()
         for server in self.servers:
             server.stop()
@@ -64,6 +72,7 @@ class ServerRpc:
             self._failover.join()
         if self._own_notifier:
             self.notifier.stop(grace)
+        self.l2_notifier.stop(grace)
 
     def _failover_loop(self) -> None:
         """Neutron's remove_networks_from_down_agents, every half down time."""

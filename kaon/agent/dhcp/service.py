@@ -23,12 +23,13 @@ from kaon.agent.backoff import Backoff
 from kaon.agent.dhcp import drivers
 from kaon.agent.dhcp.agent import DhcpAgent, reason
 from kaon.agent.dhcp.casts import DhcpCasts
+from kaon.agent.heartbeat import Heartbeat
 from kaon.agent.linux.device_manager import DeviceManager
 from kaon.agent.linux.inotify import InotifyLimits
 from kaon.agent.linux.process import ProcessMonitor
 from kaon.constants import AGENT_TYPE_DHCP
 from kaon.rpc import common
-from kaon.rpc.agent_api import DhcpPluginApi, PluginReportStateAPI
+from kaon.rpc.agent_api import DhcpPluginApi
 from kaon.wire import AgentState, DhcpConfigurations
 
 LOG = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ class DhcpAgentService:
         backend = drivers.load(conf.dhcp_driver)
         self.conf = conf
         self.plugin = DhcpPluginApi(conf.host)
-        self.reports = PluginReportStateAPI()
         self.monitor = ProcessMonitor(conf)
         self._ready: set[str] = set()
         self._ready_wakeup = threading.Condition()
@@ -57,8 +57,7 @@ class DhcpAgentService:
         self.rpc = common.server(common.DHCP_AGENT, conf.host,
                                  [DhcpCasts(self.agent)])
         self._stop = threading.Event()
-        self._start_flag = True
-        self._server_lost = False
+        self.heartbeat = Heartbeat(self.state, self.agent.schedule_resync)
 
     def start(self) -> 'DhcpAgentService':
         self.rpc.start()
@@ -66,7 +65,8 @@ class DhcpAgentService:
         self.report_state()
         self.agent.full_resync.set()
         self._spawn(self._ready_loop, 'dhcp-ready-ports')
-        self._spawn(self._report_loop, 'dhcp-report-state')
+        self._spawn(lambda: self.heartbeat.run(
+            self._stop, self.conf.report_interval), 'dhcp-report-state')
         self._spawn(self._resync_loop, 'dhcp-resync')
         return self
 
@@ -100,8 +100,6 @@ class DhcpAgentService:
             'configurations': configurations,
             'uuid': str(uuid.uuid4()),
         }
-        if self._start_flag:
-            state['start_flag'] = True
         return state
 
     def _instances_limit(self) -> int | None:
@@ -111,24 +109,10 @@ class DhcpAgentService:
             return None
 
     def report_state(self) -> None:
-        """Heartbeat; after the server or broker was unreachable, or when
-        the server says we were dead, resync fully: casts sent meanwhile
-        may be lost."""
-        try:
-            result = self.reports.report_state(self.state())
-        except Exception as err:  # noqa: BLE001 - the server may be away
-            LOG.warning('report_state failed: %s', err)
-            self._server_lost = True
-            return
-        self._start_flag = False
-        if result == 'revived' or self._server_lost:
-            LOG.info('agent revived or reconnected (%s); full resync', result)
-            self._server_lost = False
-            self.agent.schedule_resync()
-
-    def _report_loop(self) -> None:
-        while not self._stop.wait(self.conf.report_interval):
-            self.report_state()
+        """Heartbeat (kaon.agent.heartbeat: after the server or broker
+        was unreachable, or when the server says we were dead, a full
+        resync)."""
+        self.heartbeat.report()
 
     # Resync, retries, checks.
     def _resync_loop(self) -> None:

@@ -11,13 +11,13 @@ next pass (the loop's own failures likewise); the status file
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from importlib import metadata
 from typing import Any, Callable
 
+from kaon.agent import status_file
 from kaon.agent.firewall.agent import FirewallAgent
 from kaon.agent.firewall.base import FirewallDriver
 from kaon.rpc import sg_agent
@@ -123,12 +123,6 @@ class FirewallAgentService:
             self._write_status()
 
     def _write_status(self) -> None:
-        status = {**self.agent.status,
-                  'firewall_driver': self.conf.firewall_driver}
-        path = status_path(self.conf)
-        try:
-            with open(path + '.tmp', 'w') as f:
-                json.dump(status, f)
-            os.replace(path + '.tmp', path)
-        except OSError as err:
-            LOG.warning('cannot write %s: %s', path, err)
+        status_file.write(status_path(self.conf), {
+            **self.agent.status,
+            'firewall_driver': self.conf.firewall_driver})

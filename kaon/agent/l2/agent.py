@@ -29,6 +29,7 @@ from typing import Callable, Protocol, TypedDict
 from pyroute2.netlink.exceptions import NetlinkError
 
 from kaon import naming
+from kaon.agent.backoff import Backoff
 from kaon.agent.l2 import devices
 from kaon.agent.l2.bridges import Segment, Wiring, WiringError
 from kaon.agent.l2.fdb import Forwarding
@@ -44,6 +45,7 @@ LOG = logging.getLogger(__name__)
 # milliseconds; an entry deleted too early would only come back.
 FDB_RESYNC_GRACE = 5.0
 KERNEL_ERRORS = (WiringError, OSError, NetlinkError)
+RETRY_CAP = 60.0    # seconds: a tap that fails to be wired, at the most
 
 
 class L2Server(Protocol):
@@ -77,13 +79,19 @@ class L2Agent:
         self.wired: dict[str, Segment] = {}     # tap -> its network
         self.networks: dict[str, Segment] = {}  # network id -> segment
         self.retry: set[str] = set()
-        self._failed: set[str] = set()          # retried: wiring failed
+        # Taps whose wiring failed: retried by rescans, backing off.
+        self._backoff = Backoff(cap=RETRY_CAP)
+        # Failed passes (server away) back the rescans off; the taps to
+        # ask about again are held for the next one.
+        self._pass_backoff = Backoff(cap=RETRY_CAP)
+        self._held: set[str] = set()
         self._refreshed: set[str] = set()       # networks since full sync
         self._sweeps: dict[str, float] = {}     # VXLAN device -> when
         self._down: set[str] = set()            # to report down still
         # Filled from any thread, taken by the loop.
         self._wakeup = threading.Condition()
-        self._pending: set[str] = set()
+        self._pending: set[str] = set()         # events: maybe new
+        self._recheck: set[str] = set()         # ask the server again
         self._gone: set[str] = set()
         self._rescan = True
         self.status = L2Status(devices=0, networks=0, retrying=[],
@@ -116,7 +124,7 @@ class L2Agent:
              if link.kind == 'vxlan' and n.startswith(vxlan.PREFIX)])
         with self._wakeup:
             self._refreshed.clear()
-            self._pending |= set(devices.taps(links))
+            self._recheck |= set(devices.taps(links))
             self._rescan = True
             self._wakeup.notify()
 
@@ -134,40 +142,64 @@ class L2Agent:
             if now >= next_scan:
                 self.request_rescan()
                 next_scan = now + interval
-            self.run_pass()
+            if not self.run_pass():
+                # The server or broker away: the next rescan backs off.
+                next_scan = time.monotonic() + self._pass_backoff.failed(
+                    'pass', self.status['last_error'] or '',
+                    time.monotonic()).delay
+            else:
+                self._pass_backoff.succeeded('pass')
             self._sweep_due()
             timeout = min([next_scan, *self._sweeps.values()]) - \
                 time.monotonic()
             with self._wakeup:
                 self._wakeup.wait_for(
-                    lambda: self._pending or self._gone or self._rescan
-                    or stop.is_set(), timeout=max(timeout, 0))
+                    lambda: self._pending or self._recheck or self._gone
+                    or self._rescan or stop.is_set(),
+                    timeout=max(timeout, 0))
 
     def wake(self) -> None:
         with self._wakeup:
             self._wakeup.notify_all()
 
-    def run_pass(self) -> None:
+    def run_pass(self) -> bool:
+        """One pass; False if it failed (its taps are taken up again by
+        the next rescan)."""
         with self._wakeup:
-            pending, gone, rescan = self._pending, self._gone, self._rescan
-            self._pending, self._gone, self._rescan = set(), set(), False
+            pending, recheck = self._pending, self._recheck
+            gone, rescan = self._gone, self._rescan
+            self._pending, self._recheck = set(), set()
+            self._gone, self._rescan = set(), False
+        if rescan:
+            recheck |= self._held
+            self._held = set()
         try:
             links = ip_lib.links()
             present = devices.taps(links)
-            self.retry &= set(present)
-            self._failed &= set(present)
+            self._forget_gone(present)
+            # An event may be of our own wiring: only the unwired count.
+            unwired = self._unwired(links, present)
+            now = time.monotonic()
+            pending = {t for t in unwired if self._backoff.may_try(t, now)
+                       } if rescan else pending & unwired
             if rescan:
-                pending |= self._unwired(links, present)
                 gone |= set(self.wired) - set(present)
             self._report_down((gone & set(self.wired)) - set(present))
-            self._wire(pending & set(present))
+            self._wire((pending | recheck) & set(present))
         except Exception as err:  # noqa: BLE001 - retried by the rescan
             self.failed(f'pass failed: {type(err).__name__}: {err}')
-            return
+            self._held |= recheck
+            return False
         finally:
             self._update_status()
-        if rescan and not self._failed:
+        if rescan and not self._backoff.failing():
             self.status['last_error'] = None
+        return True
+
+    def _forget_gone(self, present: dict[str, ip_lib.Link]) -> None:
+        self.retry &= set(present)
+        for tap in set(self._backoff.failing()) - set(present):
+            self._backoff.forget(tap)
 
     def _unwired(self, links: dict[str, ip_lib.Link],
                  present: dict[str, ip_lib.Link]) -> set[str]:
@@ -188,7 +220,6 @@ class L2Agent:
         answer = self.server.get_devices_details_list_and_failed_devices(
             sorted(taps))
         self.retry -= taps
-        self._failed -= taps
         if answer['failed_devices']:
             self.retry |= set(answer['failed_devices'])
             LOG.warning('server failed to detail %s; retrying',
@@ -198,7 +229,9 @@ class L2Agent:
         for details in answer['devices']:
             tap = details['device']
             if 'network_id' not in details:
-                # Unknown, or bound to another host: not ours (yet).
+                LOG.info('device %s is not bound here (unknown to the '
+                         'server, or bound to another host); asking again '
+                         'at the next rescan', tap)
                 with self._lock:
                     self.wired.pop(tap, None)
                 self.retry.add(tap)
@@ -211,13 +244,24 @@ class L2Agent:
                     self.wired[tap] = segment
                     self.networks[segment.network_id] = segment
             except KERNEL_ERRORS as err:
+                streak = self._backoff.failed(tap, str(err),
+                                              time.monotonic())
                 self.failed(f'wiring {tap} into network '
-                            f'{segment.network_id}: {err}')
+                            f'{segment.network_id}: {err} (attempt '
+                            f'{streak.attempts}, next in {streak.delay:.0f}'
+                            ' s)')
                 self.retry.add(tap)
-                self._failed.add(tap)
                 continue
+            self._backoff.succeeded(tap)
             (up if admin_up else down).append(tap)
-        self._report_up(up, down)
+        try:
+            self._report_up(up, down)
+        except Exception:
+            # Not reported: unwired again, so the next rescan retries.
+            with self._lock:
+                for tap in up + down:
+                    self.wired.pop(tap, None)
+            raise
 
     def _report_up(self, up: list[str], down: list[str]) -> None:
         if not up and not down:
@@ -264,16 +308,17 @@ class L2Agent:
         with self._lock:
             segments = {self.wired.pop(tap) for tap in gone}
             self.retry -= gone
+        left = {s.network_id for s in self.wired.values()}
+        for segment in segments:
+            if segment.network_id not in left:
+                self._remove_network(segment.network_id)
+        # Kept until the server has them (a failed call is retried).
         self._down |= gone
         if self._down:
             down = sorted(self._down)
             self.server.update_device_list([], down)
             self._down.clear()
             LOG.info('devices down %s', down)
-        left = {s.network_id for s in self.wired.values()}
-        for segment in segments:
-            if segment.network_id not in left:
-                self._remove_network(segment.network_id)
 
     def _remove_network(self, network_id: str, force: bool = False
                         ) -> None:
@@ -317,23 +362,29 @@ class L2Agent:
 
     def port_update(self, port: Port) -> None:
         """Ask about the port's tap again (its binding or state changed)."""
-        self._recheck(naming.tap(port['id']))
+        self._ask_again(naming.tap(port['id']))
 
     def port_delete(self, port_id: str) -> None:
-        self._recheck(naming.tap(port_id))
+        self._ask_again(naming.tap(port_id))
 
-    def _recheck(self, tap: str) -> None:
+    def _ask_again(self, tap: str) -> None:
         with self._wakeup:
             self.retry.discard(tap)
-            self._pending.add(tap)
+            self._recheck.add(tap)
             self._wakeup.notify()
 
     def network_delete(self, network_id: str) -> None:
+        LOG.info('network %s deleted: removing its bridge', network_id)
+
         def apply() -> None:
             with self._lock:
+                # Its taps are stale (the server deletes a network only
+                # with its ports): not wired again unless the server
+                # says so at a rescan.
                 for tap, segment in list(self.wired.items()):
                     if segment.network_id == network_id:
                         del self.wired[tap]
+                        self.retry.add(tap)
                 self._remove_network(network_id, force=True)
         self._cast('network_delete', apply)
 

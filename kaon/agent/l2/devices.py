@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import select
+import socket
 import threading
 from typing import Callable
 
-from pyroute2 import IPRoute
 from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from kaon import naming
 from kaon.agent.linux.ip_lib import Link
@@ -23,6 +24,8 @@ from kaon.agent.linux.ip_lib import Link
 LOG = logging.getLogger(__name__)
 # How often the listener looks at its stop flag while no event comes.
 STOP_CHECK = 0.5
+# One netlink datagram holds whole messages; 1 MiB holds any dump part.
+RECV_SIZE = 1 << 20
 
 
 def taps(links: dict[str, Link]) -> dict[str, Link]:
@@ -56,25 +59,28 @@ class TapEvents:
         self._thread.join()
 
     def _run(self) -> None:
-        # Opened and bound in this thread: pyroute2 sockets keep to the
-        # thread that made them.
-        with IPRoute() as ipr:
-            ipr.bind(groups=RTMGRP_LINK)
+        # A plain netlink socket, parsed by pyroute2's marshal: pyroute2's
+        # own sockets read ahead into an asyncio buffer, so select() on
+        # them can miss events that are already read (seen: a tap plugged
+        # right after another was never reported).
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                           socket.NETLINK_ROUTE) as sock:
+            sock.bind((0, RTMGRP_LINK))
             self._ready.set()
+            marshal = MarshalRtnl()
             while not self._stop.is_set():
-                readable, _, _ = select.select([ipr.fileno()], [], [],
-                                               STOP_CHECK)
+                readable, _, _ = select.select([sock], [], [], STOP_CHECK)
                 if readable:
-                    self._read(ipr)
+                    self._read(sock, marshal)
 
-    def _read(self, ipr: IPRoute) -> None:
+    def _read(self, sock: socket.socket, marshal: MarshalRtnl) -> None:
         try:
-            messages = ipr.get()
-        except OSError as err:      # ENOBUFS: the kernel dropped events
+            data = sock.recv(RECV_SIZE)
+        except OSError as err:     # ENOBUFS: the kernel dropped events
             LOG.warning('link events lost (%s); rescanning', err)
             self.on_lost()
             return
-        for msg in messages:
+        for msg in marshal.parse(data):
             name = msg.get('ifname')
             if name and name.startswith(naming.TAP_PREFIX):
                 self.on_tap(name, msg['event'] == 'RTM_NEWLINK')

@@ -123,58 +123,50 @@ def fdb_entries(name: str, namespace: str | None = None) -> set[Entry]:
                 if msg['ifindex'] == index and msg.get('NDA_DST')}
 
 
-def _fdb(command: str, name: str, mac: str, dst: str) -> None:
+def _request(table: str, command: str, name: str, ignore: int = 0,
+             **attrs: Any) -> None:
+    """`ipr.fdb` or `ipr.neigh` (`table`) `command` on device `name`.
+    The errno `ignore` counts as done: EEXIST for an append, ENOENT for a
+    delete (for which a device already gone is done too)."""
     with ip_lib.netlink() as ipr:
         index = ip_lib.link_index(ipr, name)
         if index is None:
+            if ignore == errno.ENOENT:
+                return
             raise OSError(errno.ENODEV, f'no device {name}')
-        ipr.fdb(command, ifindex=index, lladdr=mac, dst=dst,
-                state=_FDB_STATE, flags=_FDB_FLAGS)
+        try:
+            getattr(ipr, table)(command, ifindex=index, **attrs)
+        except NetlinkError as err:
+            if err.code != ignore:
+                raise
 
 
 def fdb_append(name: str, mac: str, dst: str) -> None:
     """One more destination for `mac` (the flooding entry's peers)."""
-    try:
-        _fdb('append', name, mac, dst)
-    except NetlinkError as err:
-        if err.code != errno.EEXIST:
-            raise
+    _request('fdb', 'append', name, errno.EEXIST, lladdr=mac, dst=dst,
+             state=_FDB_STATE, flags=_FDB_FLAGS)
 
 
 def fdb_replace(name: str, mac: str, dst: str) -> None:
     """`mac` is behind `dst` only (a port's MAC)."""
-    _fdb('replace', name, mac, dst)
+    _request('fdb', 'replace', name, lladdr=mac, dst=dst, state=_FDB_STATE,
+             flags=_FDB_FLAGS)
 
 
 def fdb_delete(name: str, mac: str, dst: str) -> None:
     """Remove one entry; one already gone is fine."""
-    try:
-        _fdb('del', name, mac, dst)
-    except NetlinkError as err:
-        if err.code != errno.ENOENT:
-            raise
+    _request('fdb', 'del', name, errno.ENOENT, lladdr=mac, dst=dst,
+             state=_FDB_STATE, flags=_FDB_FLAGS)
 
 
 def neigh_replace(name: str, ip: str, mac: str) -> None:
     """A permanent neighbour entry on the device, for its ARP proxy."""
-    with ip_lib.netlink() as ipr:
-        index = ip_lib.link_index(ipr, name)
-        if index is None:
-            raise OSError(errno.ENODEV, f'no device {name}')
-        ipr.neigh('replace', ifindex=index, dst=ip, lladdr=mac,
-                  state=ndmsg.states['permanent'])
+    _request('neigh', 'replace', name, dst=ip, lladdr=mac,
+             state=ndmsg.states['permanent'])
 
 
 def neigh_delete(name: str, ip: str, mac: str) -> None:
-    with ip_lib.netlink() as ipr:
-        index = ip_lib.link_index(ipr, name)
-        if index is None:
-            return
-        try:
-            ipr.neigh('del', ifindex=index, dst=ip, lladdr=mac)
-        except NetlinkError as err:
-            if err.code != errno.ENOENT:
-                raise
+    _request('neigh', 'del', name, errno.ENOENT, dst=ip, lladdr=mac)
 
 
 def neighbours(name: str, namespace: str | None = None) -> set[Entry]:
