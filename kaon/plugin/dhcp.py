@@ -8,7 +8,10 @@ three per network.
 
 An agent's own port (Neutron's create/update/release_dhcp_port) is owned
 by `network:dhcp`, bound to the agent's host, and named by the device id
-dhcp_device_id(host, network): an agent may change no other port.
+dhcp_device_id(host, network): an agent may change no other port, except
+that it may take over a reserved one (device id reserved_dhcp_port: the
+port an agent had before the network was taken off it) on a network it
+serves.
 """
 from __future__ import annotations
 
@@ -34,6 +37,13 @@ from kaon.wire import NetworkInfo
 ADMIN = Context.admin()
 # What an agent may change on its own port.
 _UPDATABLE = ('fixed_ips', 'device_id', 'name', 'admin_state_up')
+
+
+class DhcpPortTaken(exc.NetworkNotFound):
+    """The port is neither the asking agent's nor reserved: another
+    agent's, or a reserved one another agent took over a moment before.
+    Neutron's update_dhcp_port answers None then, and the agent tries
+    another reserved port or makes its own."""
 
 
 def active_network_infos(conn: Connection, host: str,
@@ -105,15 +115,34 @@ def create_dhcp_port(conn: Connection, ctx: Context, host: str,
 def update_dhcp_port(conn: Connection, ctx: Context, host: str,
                      port_id: str, body: Mapping[str, Any]
                      ) -> dict[str, Any]:
-    """Change the agent's own (or the reserved) port; returns it as it
-    was.  Another port answers NetworkNotFound, as Neutron's does."""
-    current = ports.get_row(conn, ctx, port_id)
-    if current.device_id not in (
-            dhcp_device_id(host, current.network_id),
-            DEVICE_ID_RESERVED_DHCP_PORT):
-        raise exc.NetworkNotFound(net_id=current.network_id)
-    return ports.update_port(conn, ctx, port_id, {
-        k: v for k, v in body.items() if k in _UPDATABLE})
+    """Change the agent's own port, or take over a reserved one; returns
+    the port as it was.  Either way the port is bound to the agent's host
+    (as Neutron's update_dhcp_port does), and a reserved port also gets
+    the agent's device id.
+
+    The port's row is locked first: of two agents racing for one reserved
+    port, the second waits for the first's commit and then reads the
+    first's device id (PostgreSQL's READ COMMITTED re-reads a row it
+    waited for; SQLite's writers take turns), so exactly one wins and the
+    other is told DhcpPortTaken.  A reserved port goes only to an agent
+    the network is scheduled to (else NetworkNotFound, as Neutron's):
+    an agent removed from the network must not take its port back.
+    """
+    current = conn.execute(select(
+        ports_table.c.network_id, ports_table.c.device_id).where(
+        ports_table.c.id == port_id).with_for_update()).first()
+    if current is None:
+        raise exc.PortNotFound(port_id=port_id)
+    own = dhcp_device_id(host, current.network_id)
+    changes = {k: v for k, v in body.items() if k in _UPDATABLE}
+    if current.device_id == DEVICE_ID_RESERVED_DHCP_PORT:
+        if not scheduler.hosts_network(conn, host, current.network_id):
+            raise exc.NetworkNotFound(net_id=current.network_id)
+        changes['device_id'] = own
+    elif current.device_id != own:
+        raise DhcpPortTaken(net_id=current.network_id)
+    changes['binding:host_id'] = host
+    return ports.update_port(conn, ctx, port_id, changes)
 
 
 def release_dhcp_port(conn: Connection, ctx: Context, network_id: str,

@@ -73,9 +73,13 @@ def add_network_to_dhcp_agent(conn: Connection, ctx: Context, agent_id: str,
 def remove_network_from_dhcp_agent(conn: Connection, ctx: Context,
                                    agent_id: str,
                                    network_id: str) -> dict[str, Any]:
-    agent = agents.get_agent(conn, ctx, agent_id)
+    """An admin takes a network off an agent; returns the agent (told to
+    drop the network).  Its DHCP port stays, reserved for the agent that
+    serves the network next (kaon.scheduler.dhcp.unbind)."""
+    row = agents.get_row(conn, agent_id)
+    agent = agents.to_dict(row)
     _check_dhcp_agent(agent, admin_up=False)
-    if not scheduler.unbind(conn, network_id, agent_id):
+    if not scheduler.unbind(conn, network_id, row):
         raise exc.NetworkNotHostedByDhcpAgent(network_id=network_id,
                                           agent_id=agent_id)
     return agent

@@ -9,19 +9,35 @@ scheduling 100 networks between two heartbeats then still spreads them.
 The lowest layer of scheduling: placement and the binding table's SQL, on
 the caller's connection.  It knows no request context and raises nothing
 of its own; what may be asked, by whom, is kaon.plugin.dhcp_agents'.
+
+A network taken off an agent (unbind: the admin's remove, or failover)
+keeps that agent's DHCP port, marked reserved (Neutron's
+remove_network_from_dhcp_agent): the next agent to serve the network takes
+it over (kaon.plugin.dhcp.update_dhcp_port), so the DHCP server keeps its
+address and MAC, the ones clients renew against and use as DNS server.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import ColumnElement
 
 from kaon.conf import CONF
-from kaon.constants import AGENT_TYPE_DHCP
-from kaon.db.models import agents, network_dhcp_agents as bindings, subnets
-from kaon.scheduler.liveness import alive_since, dead_before
+from kaon.constants import (
+    AGENT_TYPE_DHCP,
+    DEVICE_ID_RESERVED_DHCP_PORT,
+    DEVICE_OWNER_DHCP,
+    dhcp_device_id,
+)
+from kaon.db.models import (
+    agents,
+    network_dhcp_agents as bindings,
+    ports,
+    subnets,
+)
+from kaon.scheduler.liveness import alive_since, dead_before, utc_now
 
 AgentRow = Row[Any]
 
@@ -89,12 +105,39 @@ def bind(conn: Connection, network_id: str, agent_id: str) -> None:
         binding_index=index + 1))
 
 
-def unbind(conn: Connection, network_id: str, agent_id: str) -> bool:
-    """Remove one binding; False if there was none."""
+def unbind(conn: Connection, network_id: str, agent: AgentRow) -> bool:
+    """Remove one binding, reserving the agent's DHCP port on the network;
+    False if there was no binding (and then nothing changed)."""
     gone = conn.execute(delete(bindings).where(
-        bindings.c.dhcp_agent_id == agent_id,
+        bindings.c.dhcp_agent_id == agent.id,
         bindings.c.network_id == network_id)).rowcount
+    if gone:
+        _reserve_dhcp_port(conn, network_id, agent.host)
     return bool(gone)
+
+
+def _reserve_dhcp_port(conn: Connection, network_id: str, host: str) -> None:
+    """The agent's port on the network becomes the reserved one, as
+    Neutron's update_port does it: the port keeps its id, addresses, MAC
+    and binding (the host it was on, until an agent takes it over), and
+    counts as changed (revision, updated_at).  The agent, if alive, is
+    told to drop the network and releases its port by its own device id:
+    no port has that id any more, so the reserved one stays."""
+    conn.execute(update(ports).where(
+        ports.c.network_id == network_id,
+        ports.c.device_owner == DEVICE_OWNER_DHCP,
+        ports.c.device_id == dhcp_device_id(host, network_id)).values(
+        device_id=DEVICE_ID_RESERVED_DHCP_PORT,
+        revision_number=ports.c.revision_number + 1,
+        updated_at=utc_now().replace(microsecond=0)))
+
+
+def hosts_network(conn: Connection, host: str, network_id: str) -> bool:
+    """Is the network bound to the DHCP agent on `host`?"""
+    return conn.execute(select(bindings.c.network_id).join(
+        agents, agents.c.id == bindings.c.dhcp_agent_id).where(
+        agents.c.agent_type == AGENT_TYPE_DHCP, agents.c.host == host,
+        bindings.c.network_id == network_id)).first() is not None
 
 
 def schedule_network(conn: Connection, network_id: str) -> list[AgentRow]:
@@ -144,15 +187,24 @@ def active_networks(conn: Connection, host: str) -> list[str]:
 
 
 def remove_networks_from_down_agents(conn: Connection) -> list[str]:
-    """Failover: unbind agents silent for 2 x agent_down_time.
+    """Failover: unbind the DHCP agents silent for
+    liveness.failover_limit(), reserving their DHCP ports.
 
     Returns the networks that lost an agent, for the caller to schedule
-    again (schedule_network says which agents are new).
+    again (schedule_network says which agents are new).  As Neutron's,
+    nothing moves while no DHCP agent is alive to take the networks: the
+    dead agents keep them (and their ports), and one that comes back
+    serves them again as it left them.
     """
-    dead = select(agents.c.id).where(
-        agents.c.heartbeat_timestamp < dead_before())
-    networks = list(conn.execute(select(bindings.c.network_id).distinct()
-                                 .where(bindings.c.dhcp_agent_id.in_(dead)))
-                    .scalars())
-    conn.execute(delete(bindings).where(bindings.c.dhcp_agent_id.in_(dead)))
-    return networks
+    if not conn.execute(select(agents.c.id).where(*_active())
+                        .limit(1)).first():
+        return []
+    dead = conn.execute(select(agents).join(
+        bindings, bindings.c.dhcp_agent_id == agents.c.id).where(
+        agents.c.heartbeat_timestamp < dead_before()).distinct()).all()
+    networks: dict[str, None] = {}
+    for agent in dead:
+        for network_id in hosted_networks(conn, agent.id):
+            unbind(conn, network_id, agent)
+            networks[network_id] = None
+    return list(networks)

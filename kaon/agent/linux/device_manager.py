@@ -7,6 +7,12 @@ subnet), a namespace `<dhcp_namespace_prefix><network_id>`, and a veth pair:
 (dnsmasq listens there), `tap<port[:11]>` is a port of the network's bridge
 `<bridge_prefix><network[:11]>`, the same bridge the VMs of the network are
 plugged into (names: kaon.naming).
+
+A network that comes here from another agent (failover, or an admin's
+move) usually has that agent's port, reserved (device id
+reserved_dhcp_port): it is taken over rather than a new one made, so the
+DHCP server keeps the IP and MAC its clients renew against and use as DNS
+server (Neutron's DeviceManager.setup_dhcp_port).
 """
 from __future__ import annotations
 
@@ -16,7 +22,11 @@ from typing import Any
 
 from kaon import naming
 from kaon.agent.linux import ip_lib, iptables
-from kaon.constants import DEVICE_OWNER_DHCP, dhcp_device_id
+from kaon.constants import (
+    DEVICE_ID_RESERVED_DHCP_PORT,
+    DEVICE_OWNER_DHCP,
+    dhcp_device_id,
+)
 from kaon.wire import DhcpServerApi, FixedIpRequest, NetworkInfo, Port
 
 LOG = logging.getLogger(__name__)
@@ -52,15 +62,18 @@ class DeviceManager:
 
     def get_dhcp_port(self, network: NetworkInfo) -> Port | None:
         """This agent's DHCP port among the network's ports, if any."""
-        device_id = self.get_device_id(network)
-        for port in network.get('ports', ()):
-            if (port.get('device_owner') == DEVICE_OWNER_DHCP and
-                    port.get('device_id') == device_id):
-                return port
-        return None
+        return next(iter(self._dhcp_ports(network,
+                                          self.get_device_id(network))), None)
+
+    @staticmethod
+    def _dhcp_ports(network: NetworkInfo, device_id: str) -> list[Port]:
+        return [p for p in network.get('ports', ())
+                if p.get('device_owner') == DEVICE_OWNER_DHCP and
+                p.get('device_id') == device_id]
 
     def setup_dhcp_port(self, network: NetworkInfo) -> Port:
-        """Find or create our DHCP port; give it an IP on every DHCP subnet.
+        """Find our DHCP port, else take over a reserved one, else create
+        one; give it an IP on every DHCP subnet.
 
         The caller puts the port found or made in place of its old version
         in the network's ports (with_port), so the driver sees the
@@ -68,7 +81,7 @@ class DeviceManager:
         entries).
         """
         wanted = dhcp_subnet_ids(network)
-        found = self.get_dhcp_port(network)
+        found = self.get_dhcp_port(network) or self._take_reserved(network)
         if found is None:
             port = self.plugin.create_dhcp_port({'port': {
                 'network_id': network['id'],
@@ -81,6 +94,20 @@ class DeviceManager:
         if not port:
             raise RuntimeError(f'No DHCP port for network {network["id"]}')
         return port
+
+    def _take_reserved(self, network: NetworkInfo) -> Port | None:
+        """The first reserved port of the network the server lets us take
+        over (None from the server: another agent was quicker)."""
+        for reserved in self._dhcp_ports(network,
+                                         DEVICE_ID_RESERVED_DHCP_PORT):
+            port = self.plugin.update_dhcp_port(reserved['id'], {'port': {
+                'network_id': network['id'],
+                'device_id': self.get_device_id(network)}})
+            if port:
+                LOG.info('network %s: took over reserved DHCP port %s',
+                         network['id'], port['id'])
+                return port
+        return None
 
     def _add_missing_subnets(self, network: NetworkInfo, port: Port,
                              wanted: list[str]) -> Port | None:
@@ -137,11 +164,15 @@ class DeviceManager:
     def destroy(self, network: NetworkInfo, device_name: str | None
                 ) -> None:
         """Unplug and remove the namespace; the bridge goes only when no
-        port (a VM's, another agent's) is left on it."""
+        port (a VM's, another agent's) is left on it.
+
+        The tap goes with its veth peer in the namespace, never by name:
+        a port taken over by another agent on this same host (a test's
+        "network nodes" share one) gets a tap of the same name, which an
+        unplug by name after the takeover would cut."""
         namespace = namespace_name(self.conf, network['id'])
         if device_name:
             ip_lib.delete_device(device_name, namespace)
-            ip_lib.delete_device(naming.tap_of_dhcp_device(device_name))
         ip_lib.delete_namespace(namespace)
         ip_lib.delete_bridge_if_unused(bridge_name(self.conf, network['id']))
 
