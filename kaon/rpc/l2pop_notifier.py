@@ -20,6 +20,7 @@ server's device reports each come through their own process's.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Callable
 
@@ -56,19 +57,21 @@ class L2AgentNotifier:
         self.plugin = plugin
         self.client = common.client(AGENT_NOTIFIER, VERSION)
         self._jobs = NetworkWorkQueue(workers=2, name='l2-notifier')
-        handlers: dict[tuple[str, str], Handler] = {
+        subscribed: dict[tuple[str, str], Handler] = {
             ('l2pop', 'wired'): self._wired,
             ('l2pop', 'unwired'): self._unwired,
             ('port', 'update'): self._port_updated,
             ('port', 'delete'): self._port_deleted,
             ('network', 'delete'): self._network_deleted,
         }
-        for (resource, event), handler in handlers.items():
-            plugin.events.subscribe(resource, event, self._enqueuer(handler))
+        for key, handler in subscribed.items():
+            plugin.events.subscribe(*key, functools.partial(self._queue,
+                                                            handler))
 
-    def start(self) -> L2AgentNotifier:
-        """Nothing to start: work runs on the queue's pool as it comes."""
-        return self
+    def _queue(self, handler: Handler, _resource: str, _event: str,
+               _ctx: Any, payload: Payload) -> None:
+        """Events after commit: queued, cast by the pool in order."""
+        self._jobs.submit(_network_of(payload), 0, lambda: handler(payload))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._jobs.wait_idle(timeout)
@@ -79,14 +82,6 @@ class L2AgentNotifier:
             LOG.warning('L2 notifier: casts still queued after %.0f s at '
                         'shutdown (lost with this process)', grace)
         self._jobs.shutdown()
-
-    def _enqueuer(self, handler: Handler
-                  ) -> Callable[[str, str, Any, Payload], None]:
-        def enqueue(_resource: str, _event: str, _ctx: Any,
-                    payload: Payload) -> None:
-            self._jobs.submit(_network_of(payload), 0,
-                              lambda: handler(payload))
-        return enqueue
 
     # Casting.
     def _fanout(self, topic: str, method: str, **kwargs: Any) -> None:

@@ -52,7 +52,6 @@ class ServerRpc:
     def start(self) -> ServerRpc:
         if self._own_notifier:
             self.notifier.start()
-        self.l2_notifier.start()
         for server in self.servers:
             server.start()
         if CONF.allow_automatic_dhcp_failover:

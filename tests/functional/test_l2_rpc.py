@@ -10,6 +10,7 @@ this is `provider:network_type: vxlan`).
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -269,7 +270,7 @@ def test_sixteen_ports_on_four_hosts_at_once(cloud: Cloud) -> None:
             e in got[o.ip] for p in ports[o.host] for e in entries(p))
             for o in agents if o is not agent)
     for agent in agents:
-        wait_for(lambda: complete(agent), CAST_TIMEOUT,
+        wait_for(functools.partial(complete, agent), CAST_TIMEOUT,
                  f'{agent.host} has every other host\'s entries')
     for port_list in ports.values():
         cloud.dhcp_ready(port_list)
