@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0008_provisioning_blocks'
-down_revision = '0006_subnetpools'
+down_revision = '0007_segment_allocations'
 branch_labels = None
 depends_on = None
 
