@@ -8,13 +8,15 @@ netlink), the status command.
 """
 from __future__ import annotations
 
+import sqlite3
+import subprocess
 import time
 import uuid
 from typing import Any, Iterator
 
 import pytest
 
-from kaon import conf as kaon_conf
+from kaon import conf as kaon_conf, naming
 from kaon.agent.linux import ip_lib, vxlan
 from kaon.conf import CONF, register_messaging_opts
 from kaon.rpc import common
@@ -36,6 +38,8 @@ from tests.support.l2host import (
     cast,
     cast_fdb,
 )
+from tests.support.rest import Api
+from tests.support.server import KaonServer
 
 MTU = 1450
 PEER_A, PEER_B = '10.254.255.9', '10.254.255.10'   # other hosts' endpoints
@@ -95,10 +99,12 @@ def port(network_id: str, network_type: str = 'vxlan',
             'device_owner': 'compute:nova'}
 
 
-def plug(host: L2Host, tap: str) -> None:
-    """What compute does on the host: a veth whose host end is the tap."""
-    host.ip('link', 'add', tap, 'type', 'veth', 'peer', 'name',
-            'ktvm' + tap[3:9])
+def plug(host: L2Host, tap: str) -> str:
+    """What compute does on the host: a veth whose host end is the tap;
+    the name of the VM's end."""
+    vm_side = 'ktvm' + tap[3:9]
+    host.ip('link', 'add', tap, 'type', 'veth', 'peer', 'name', vm_side)
+    return vm_side
 
 
 def fdb(network_id: str, vni: int, ports: dict[str, list[list[str]]]
@@ -287,3 +293,57 @@ def test_kaon_up_runs_an_l2_agent() -> None:
         assert configurations['tunneling_ip'] is None
     finally:
         kaon.destroy()
+
+
+def test_two_hosts_wired_by_kaon_server_ping_over_vxlan(
+        underlay: tuple[Underlay, UnderlayRabbit], make_host: Any) -> None:
+    """Two agents against a real `kaon server` (ML2's endpoints and
+    l2population): each port goes ACTIVE once its host wired it, each
+    host gets the other's entries, traffic crosses the VXLAN tunnel, and
+    a port deleted leaves no entry behind."""
+    _, rabbit = underlay
+    with KaonServer(options={'transport_url': rabbit.url,
+                             'host': 'kt-l2-server'}) as server:
+        api = Api(server.url)
+        hosts = [make_host().start(), make_host().start()]
+        wait_for(lambda: sum(a['alive'] for a in api.list('agents', {
+            'agent_type': 'Linux bridge agent'})) == 2, 30,
+            'both L2 agents alive')
+        net, vni = api.network(), 3456
+        with sqlite3.connect(f'{server.state}/kaon.sqlite') as db:
+            db.execute("UPDATE networksegments SET network_type = 'vxlan', "
+                       'segmentation_id = ? WHERE network_id = ?',
+                       (vni, net['id']))
+        # No DHCP: only the L2 agents' wiring stands between a port and
+        # ACTIVE.
+        api.subnet(net['id'], '10.77.0.0/24', enable_dhcp=False)
+        ports = [api.port(net['id'], device_owner='compute:nova',
+                          device_id=uuid.uuid4().hex,
+                          **{'binding:host_id': h.host}) for h in hosts]
+        for host, made in zip(hosts, ports, strict=True):
+            vm_side = plug(host, naming.tap(made['id']))
+            host.ip('link', 'set', vm_side, 'address', made['mac_address'],
+                    'up')
+            host.ip('addr', 'add', made['fixed_ips'][0]['ip_address'] +
+                    '/24', 'dev', vm_side)
+        for made in ports:
+            wait_for(lambda made=made: api.show('port', made['id'])[
+                'status'] == 'ACTIVE', 20, f'port {made["id"]} ACTIVE')
+        for host, other, made in ((hosts[0], hosts[1], ports[1]),
+                                  (hosts[1], hosts[0], ports[0])):
+            want = {(vxlan.FLOOD_MAC, other.local_ip),
+                    (made['mac_address'], other.local_ip)}
+            wait_for(lambda host=host, want=want: entries(host, vni) == want,
+                     20, f'{host.host} has {want}: {entries(host, vni)}')
+        ping = subprocess.run(
+            ['nsenter', f'--net=/run/netns/{hosts[0].namespace}',
+             'busybox', 'ping', '-c', '1', '-W', '5',
+             ports[1]['fixed_ips'][0]['ip_address']],
+            capture_output=True, text=True, timeout=30)
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+
+        api.remove('port', ports[1]['id'])
+        wait_for(lambda: not entries(hosts[0], vni), 20,
+                 f'no entry for the deleted port: {entries(hosts[0], vni)}')
+        for host in hosts:
+            host.stop()
