@@ -144,20 +144,15 @@ def test_port_is_active_once_dhcp_and_l2_are_done(cloud: Cloud) -> None:
     assert cloud.status(dhcp_first) == 'DOWN'   # L2 is still to come
     agent.devices_up([tap(dhcp_first)])
     assert cloud.status(dhcp_first) == 'ACTIVE'
+    # A host with no L2 agent: DHCP alone, as before L2 agents.
+    no_agent = cloud.port(net, 'kt-host-without-l2-agent')
+    cloud.dhcp_ready([no_agent])
+    assert cloud.status(no_agent) == 'ACTIVE'
     # The device goes away: DOWN; back again: ACTIVE (nothing blocks it).
     agent.devices_down([tap(dhcp_first)])
     assert cloud.status(dhcp_first) == 'DOWN'
     agent.devices_up([tap(dhcp_first)])
     assert cloud.status(dhcp_first) == 'ACTIVE'
-
-
-def test_without_an_l2_agent_dhcp_alone_makes_a_port_active(
-        cloud: Cloud) -> None:
-    cloud.agent('kt-any', '10.254.9.3')      # to make the DHCP call with
-    net = cloud.vxlan_network(903)
-    port = cloud.port(net, 'kt-host-without-l2-agent')
-    cloud.dhcp_ready([port])
-    assert cloud.status(port) == 'ACTIVE'
 
 
 def test_l2population_casts(cloud: Cloud) -> None:
