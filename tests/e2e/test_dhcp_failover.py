@@ -28,23 +28,20 @@ import pytest
 from kaon import naming
 from kaon.compute.guest import Guest
 from kaon.constants import DEVICE_ID_RESERVED_DHCP_PORT, dhcp_device_id
+from tests.e2e import test_dhcp_split
 from tests.e2e.conftest import BRIDGE_PREFIX
 from tests.e2e.split import AGENT_DOWN_TIME, Split, port_ip
-from tests.e2e.test_dhcp_split import kill_pid, namespaces, serving_pid
+from tests.e2e.test_dhcp_split import (
+    kill_pid,
+    namespaces,
+    serving_pid,
+)
 from tests.support.agent import AgentProcess
-from tests.support.rabbitmq import RabbitMQ
 from tests.support.vm import VETH_PREFIX, VM_PREFIX
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def split(rabbit: RabbitMQ) -> Iterator[Split]:
-    env = Split(rabbit)
-    try:
-        yield env
-    finally:
-        env.close()
+# The split tests' fixture: a server and agents over the module's broker.
+split = test_dhcp_split.split
 
 
 @pytest.fixture
