@@ -39,13 +39,6 @@ ADMIN = Context.admin()
 _UPDATABLE = ('fixed_ips', 'device_id', 'name', 'admin_state_up')
 
 
-class DhcpPortTaken(exc.NetworkNotFound):
-    """The port is neither the asking agent's nor reserved: another
-    agent's, or a reserved one another agent took over a moment before.
-    Neutron's update_dhcp_port answers None then, and the agent tries
-    another reserved port or makes its own."""
-
-
 def active_network_infos(conn: Connection, host: str,
                          dhcp_only: bool = True) -> list[NetworkInfo]:
     """The networks the agent on `host` serves; none while it is down."""
@@ -124,9 +117,11 @@ def update_dhcp_port(conn: Connection, ctx: Context, host: str,
     port, the second waits for the first's commit and then reads the
     first's device id (PostgreSQL's READ COMMITTED re-reads a row it
     waited for; SQLite's writers take turns), so exactly one wins and the
-    other is told DhcpPortTaken.  A reserved port goes only to an agent
-    the network is scheduled to (else NetworkNotFound, as Neutron's):
-    an agent removed from the network must not take its port back.
+    other is told NetworkNotFound, as for any port not its own (Neutron's
+    answer then is None: kaon.rpc.dhcp_rpc gives it).  A reserved port
+    goes only to an agent the network is scheduled to (else
+    NetworkNotHostedByDhcpAgent, Neutron's check): an agent removed from
+    the network must not take its port back.
     """
     current = conn.execute(select(
         ports_table.c.network_id, ports_table.c.device_id).where(
@@ -137,10 +132,11 @@ def update_dhcp_port(conn: Connection, ctx: Context, host: str,
     changes = {k: v for k, v in body.items() if k in _UPDATABLE}
     if current.device_id == DEVICE_ID_RESERVED_DHCP_PORT:
         if not scheduler.hosts_network(conn, host, current.network_id):
-            raise exc.NetworkNotFound(net_id=current.network_id)
+            raise exc.NetworkNotHostedByDhcpAgent(
+                network_id=current.network_id, agent_id=f'on host {host}')
         changes['device_id'] = own
     elif current.device_id != own:
-        raise DhcpPortTaken(net_id=current.network_id)
+        raise exc.NetworkNotFound(net_id=current.network_id)
     changes['binding:host_id'] = host
     return ports.update_port(conn, ctx, port_id, changes)
 

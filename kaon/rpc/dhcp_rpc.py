@@ -16,7 +16,6 @@ import oslo_messaging
 from kaon import exceptions as exc, wire_shapes
 from kaon.context import Context
 from kaon.plugin.core import Plugin
-from kaon.plugin.dhcp import DhcpPortTaken
 from kaon.plugin.query import ListQuery
 from kaon.wire import DhcpPortRequest, NetworkInfo, NetworkRef, Port
 
@@ -61,14 +60,18 @@ class DhcpRpcCallback:
     @_expected(exc.IpAddressGenerationFailure, exc.NetworkNotFound)
     def update_dhcp_port(self, context: WireContext,
                          **kwargs: Any) -> Port | None:
-        """None, as Neutron's answer, for a port that is gone or not the
-        agent's (another agent took the reserved port first): the agent
-        tries another reserved port or creates its own."""
+        """Neutron's answers: None for a port that is gone or not the
+        agent's (another agent took the reserved port first: the agent
+        tries another reserved port or creates its own), NetworkNotFound
+        when the agent does not host the network (it stops serving it)."""
         request: DhcpPortRequest = kwargs['port']
         try:
             return wire_shapes.port(self.plugin.update_dhcp_port(
                 ADMIN, kwargs['host'], kwargs['port_id'], request['port']))
-        except (DhcpPortTaken, exc.PortNotFound) as err:
+        except exc.NetworkNotHostedByDhcpAgent as err:
+            raise exc.NetworkNotFound(
+                net_id=err.kwargs['network_id']) from err
+        except (exc.NetworkNotFound, exc.PortNotFound) as err:
             LOG.info('update_dhcp_port of %s from %s: %s', kwargs['port_id'],
                      kwargs['host'], err)
             return None

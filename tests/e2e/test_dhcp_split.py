@@ -33,6 +33,7 @@ from typing import Iterator
 import pytest
 
 from kaon.agent.linux import process
+from kaon.constants import dhcp_device_id
 from tests.e2e.split import (
     AGENT_DOWN_TIME,
     CHECK_INTERVAL,
@@ -269,10 +270,12 @@ def test_manual_scheduling_takes_effect_at_once(split: Split) -> None:
     assert took < 5, took
     assert [a['host'] for a in api.network_agents(net_id)] == [second.host]
     assert api.agent_networks(rows[first.host]['id']) == []
-    remaining = split.wait(
-        lambda: (ports := api.dhcp_ports(net_id)) and len(ports) == 1 and
-        ports, 10, "the first agent's DHCP port released")
-    assert remaining[0]['binding:host_id'] == second.host
+    # The first agent's DHCP port stays, reserved for the next agent to
+    # serve the network (Neutron's remove_network_from_dhcp_agent).
+    ports = {p['device_id']: p for p in api.dhcp_ports(net_id)}
+    assert sorted(ports) == sorted([
+        'reserved_dhcp_port', dhcp_device_id(second.host, net_id)]), ports
+    assert port_ip(ports['reserved_dhcp_port']) == server_ip[first.host]
 
     # The VM now renews from the second agent.
     renewed = vm.dhcp(requested_ip=ip)

@@ -25,29 +25,18 @@ from kaon.db import migrate
 from kaon.db.engine import Database
 from kaon.plugin.core import Plugin
 from kaon.plugin.query import ListQuery
+from tests.functional import test_dhcp_scheduling as scheduling
+from tests.functional.test_dhcp_scheduling import report
 from tests.support.dhcp_rpc import InProcessDhcpRpc
 from tests.support.plugin import (
     fall_silent,
     network_with_subnet,
-    sqlite_plugin,
 )
 from tests.support.postgres import PostgresInstance
 
 ADMIN = Context.admin()
-
-
-@pytest.fixture
-def plugin(tmp_path: Any) -> Iterator[Plugin]:
-    plugin = sqlite_plugin(tmp_path)
-    yield plugin
-    plugin.db.dispose()
-
-
-def report(plugin: Plugin, host: str) -> str:
-    return plugin.report_state({
-        'binary': 'kaon-dhcp-agent', 'host': host, 'topic': 'dhcp_agent',
-        'agent_type': 'DHCP agent', 'configurations': {'networks': 0},
-        'start_flag': True})
+# The scheduling tests' fixture: a plugin on a fresh SQLite file.
+plugin = scheduling.plugin
 
 
 def agent_id(plugin: Plugin, host: str) -> str:
@@ -86,75 +75,76 @@ def hosting(plugin: Plugin, network_id: str) -> list[str]:
         ADMIN, [network_id])]
 
 
-def test_admin_remove_reserves_the_port_for_the_next_agent(
-        plugin: Plugin) -> None:
+def served_by_first(plugin: Plugin, cidr: str
+                    ) -> tuple[str, dict[str, Any]]:
+    """A network scheduled to agent 'first', which made its DHCP port,
+    and a second agent alive; the network and the port."""
     report(plugin, 'first')
-    net, _ = network_with_subnet(plugin, '10.76.0.0/24')
+    net, _ = network_with_subnet(plugin, cidr)
     plugin.schedule_network(ADMIN, net['id'])
     first = serve(plugin, 'first', net['id'])
     report(plugin, 'second')
+    return net['id'], first
+
+
+def test_admin_remove_reserves_the_port_for_the_next_agent(
+        plugin: Plugin) -> None:
+    net_id, first = served_by_first(plugin, '10.76.0.0/24')
 
     plugin.remove_network_from_agent(ADMIN, agent_id(plugin, 'first'),
-                                     net['id'])
-    [reserved] = dhcp_ports(plugin, net['id'])
+                                     net_id)
+    [reserved] = dhcp_ports(plugin, net_id)
     assert server_of(reserved) == server_of(first)
     assert reserved['device_id'] == DEVICE_ID_RESERVED_DHCP_PORT
     assert reserved['binding:host_id'] == 'first'      # as Neutron leaves it
     assert reserved['revision_number'] > first['revision_number']
     # The removed agent, told network_delete_end, releases its own port:
     # there is none any more, the reserved one stays.
-    devices(plugin, 'first').release(plugin.get_network_info(net['id']))
-    assert [p['id'] for p in dhcp_ports(plugin, net['id'])] == [first['id']]
+    devices(plugin, 'first').release(plugin.get_network_info(net_id))
+    assert [p['id'] for p in dhcp_ports(plugin, net_id)] == [first['id']]
     # Nor may it take it back: the network is no longer its own.
-    with pytest.raises(exc.NetworkNotFound):
+    with pytest.raises(exc.NetworkNotHostedByDhcpAgent):
         plugin.update_dhcp_port(ADMIN, 'first', first['id'],
-                                {'network_id': net['id']})
+                                {'network_id': net_id})
 
     plugin.add_network_to_agent(ADMIN, agent_id(plugin, 'second'),
-                                net['id'])
-    second = serve(plugin, 'second', net['id'])
+                                net_id)
+    second = serve(plugin, 'second', net_id)
     assert server_of(second) == server_of(first)
-    [taken] = dhcp_ports(plugin, net['id'])
-    assert taken['device_id'] == dhcp_device_id('second', net['id'])
+    [taken] = dhcp_ports(plugin, net_id)
+    assert taken['device_id'] == dhcp_device_id('second', net_id)
     assert taken['binding:host_id'] == 'second'
     # Found as its own from now on (an agent restart).
-    assert serve(plugin, 'second', net['id'])['id'] == first['id']
+    assert serve(plugin, 'second', net_id)['id'] == first['id']
 
 
 def test_failover_moves_networks_once_the_agent_is_dead(
         plugin: Plugin) -> None:
-    report(plugin, 'first')
-    net, _ = network_with_subnet(plugin, '10.77.0.0/24')
-    plugin.schedule_network(ADMIN, net['id'])
-    first = serve(plugin, 'first', net['id'])
-    report(plugin, 'second')
+    net_id, first = served_by_first(plugin, '10.77.0.0/24')
 
     fall_silent(plugin, 'first', CONF.agent_down_time - 1)     # alive
     assert plugin.remove_networks_from_down_agents(ADMIN) == []
     fall_silent(plugin, 'first', CONF.agent_down_time + 1)     # dead
-    assert plugin.remove_networks_from_down_agents(ADMIN) == [net['id']]
-    assert hosting(plugin, net['id']) == []
-    [reserved] = dhcp_ports(plugin, net['id'])
+    assert plugin.remove_networks_from_down_agents(ADMIN) == [net_id]
+    assert hosting(plugin, net_id) == []
+    [reserved] = dhcp_ports(plugin, net_id)
     assert reserved['device_id'] == DEVICE_ID_RESERVED_DHCP_PORT
 
     assert [a['host'] for a in plugin.schedule_network(
-        ADMIN, net['id'])] == ['second']
-    assert server_of(serve(plugin, 'second', net['id'])) == server_of(first)
-    assert len(dhcp_ports(plugin, net['id'])) == 1
+        ADMIN, net_id)] == ['second']
+    assert server_of(serve(plugin, 'second', net_id)) == server_of(first)
+    assert len(dhcp_ports(plugin, net_id)) == 1
 
 
 def test_failover_keeps_neutrons_timing_when_configured(
         plugin: Plugin) -> None:
-    report(plugin, 'first')
-    net, _ = network_with_subnet(plugin, '10.78.0.0/24')
-    plugin.schedule_network(ADMIN, net['id'])
-    report(plugin, 'second')
+    net_id, _ = served_by_first(plugin, '10.78.0.0/24')
     CONF.set_override('dhcp_failover_after', 2 * CONF.agent_down_time)
     try:
         fall_silent(plugin, 'first', 2 * CONF.agent_down_time - 1)
         assert plugin.remove_networks_from_down_agents(ADMIN) == []
         fall_silent(plugin, 'first', 2 * CONF.agent_down_time + 1)
-        assert plugin.remove_networks_from_down_agents(ADMIN) == [net['id']]
+        assert plugin.remove_networks_from_down_agents(ADMIN) == [net_id]
     finally:
         CONF.clear_override('dhcp_failover_after')
 
