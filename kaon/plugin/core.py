@@ -379,6 +379,9 @@ class Plugin:
     def l2pop_reconcile(self, network_id: str) -> FdbEntries | None:
         """The forwarding entries to remove for the network's ports that
         were deleted or moved (kaon.plugin.l2pop.reconcile)."""
+        with self.db.reading() as conn:
+            if not l2pop.has_wired(conn, network_id):
+                return None
         return self.db.write(lambda conn: l2pop.reconcile(conn, network_id))
 
     def segment(self, network_id: str) -> dict[str, Any]:

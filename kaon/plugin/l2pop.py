@@ -105,6 +105,13 @@ def _removal(conn: Connection, network_id: str, gone: list[Any],
     return _fdb(network_id, gone[0].segmentation_id, dict(by_ip))
 
 
+def has_wired(conn: Connection, network_id: str) -> bool:
+    """Whether any port of the network was reported wired (a read, to
+    spare networks without L2 agents -- the one-host case -- a write)."""
+    return conn.execute(select(wired.c.port_id).where(
+        wired.c.network_id == network_id).limit(1)).first() is not None
+
+
 def reconcile(conn: Connection, network_id: str) -> FdbEntries | None:
     """Forget the network's rows whose port was deleted or bound to
     another host (or whose network is gone); what to remove."""

@@ -2,8 +2,8 @@
 address, a `kaon l2-agent` running inside it, and a stand-in for the
 server's side of the wire (kaon.wire_l2) on a private RabbitMQ.
 
-    with Underlay() as underlay, underlay.rabbit() as rabbit:
-        host = L2Host(underlay, rabbit.url_on(underlay.gateway)).start()
+    with Underlay() as underlay, UnderlayRabbit(underlay.gateway) as rabbit:
+        host = L2Host(underlay, rabbit.underlay_url).start()
 
 The underlay is a root-namespace bridge `ktl2b<hex>` holding
 10.254.<n>.1/24 (n picked among those no route here covers); each host

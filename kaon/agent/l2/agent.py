@@ -219,6 +219,7 @@ class L2Agent:
             return
         answer = self.server.get_devices_details_list_and_failed_devices(
             sorted(taps))
+        asked_before = self.retry & taps
         self.retry -= taps
         if answer['failed_devices']:
             self.retry |= set(answer['failed_devices'])
@@ -229,9 +230,10 @@ class L2Agent:
         for details in answer['devices']:
             tap = details['device']
             if 'network_id' not in details:
-                LOG.info('device %s is not bound here (unknown to the '
-                         'server, or bound to another host); asking again '
-                         'at the next rescan', tap)
+                if tap not in asked_before:     # said once, not per rescan
+                    LOG.info('device %s is not bound here (unknown to the '
+                             'server, or bound to another host); asking '
+                             'again at each rescan', tap)
                 with self._lock:
                     self.wired.pop(tap, None)
                 self.retry.add(tap)
