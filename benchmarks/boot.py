@@ -258,9 +258,9 @@ def boot_one(kaon: Kaon, name: str, network_id: str) -> dict[str, Any]:
     record.update(
         port_id=vm.port_id, returned=returned, leased=leased,
         start=stamps['port'],
-        port=stamps['ready'] - stamps['port'],
-        active=stamps['plug'] - stamps['ready'],
-        plug=stamps['dhcp'] - stamps['plug'],
+        port=stamps['plug'] - stamps['port'],
+        plug=stamps['ready'] - stamps['plug'],
+        active=stamps['dhcp'] - stamps['ready'],
         dhcp=leased - stamps['dhcp'], total=leased - stamps['port'],
         discovers=console.count('broadcasting discover'),
         ip_vm=sorted(a.split('/')[0] for a in guest.addresses()

@@ -71,8 +71,9 @@ agent_server_opts = [
                 help='Schedule networks without a DHCP agent to the agent '
                      'asking for its networks.'),
     cfg.BoolOpt('allow_automatic_dhcp_failover', default=True,
-                help='Move networks away from DHCP agents dead for twice '
-                     'agent_down_time.'),
+                help='Move networks away from DHCP agents silent for '
+                     'dhcp_failover_after seconds (default agent_down_time), '
+                     'with their DHCP ports.'),
     cfg.BoolOpt('enable_new_agents', default=True,
                 help='New agents start admin-up and get networks.'),
 ]

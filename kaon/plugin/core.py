@@ -316,7 +316,7 @@ class Plugin:
             return dhcp_agents.hosting(conn, ctx, network_id, schedule)
 
     def remove_networks_from_down_agents(self, ctx: Context) -> Ids:
-        """Failover: unbind the agents silent for 2 x agent_down_time;
+        """Failover: unbind the agents silent for liveness.failover_limit();
         returns the networks that lost one (to schedule again)."""
         return self.db.write(scheduler.remove_networks_from_down_agents)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc, wire_shapes
@@ -29,7 +29,7 @@ from kaon.constants import (
 )
 from kaon.context import Context
 from kaon.db.models import ports as ports_table
-from kaon.plugin import common, networks, ports, subnets
+from kaon.plugin import networks, ports, subnets
 from kaon.plugin.query import ListQuery
 from kaon.scheduler import dhcp as scheduler
 from kaon.wire import NetworkInfo
@@ -73,20 +73,6 @@ def network_infos(conn: Connection, network_ids: list[str],
     for info in infos.values():
         info['subnets'].sort(key=lambda s: s['id'])
     return [infos[i] for i in network_ids if i in infos]
-
-
-def set_ports_status(conn: Connection, port_ids: list[str],
-                     status: str) -> None:
-    """An agent's report (dhcp_ready_on_ports: ACTIVE).  A port that is
-    administratively down stays DOWN whatever DHCP says of it."""
-    now = common.utcnow()
-    for part in common.chunks(list(port_ids)):
-        where = [ports_table.c.id.in_(part), ports_table.c.status != status]
-        if status == 'ACTIVE':
-            where.append(ports_table.c.admin_state_up.is_(True))
-        conn.execute(update(ports_table).where(*where).values(
-            status=status, updated_at=now,
-            revision_number=ports_table.c.revision_number + 1))
 
 
 def create_dhcp_port(conn: Connection, ctx: Context, host: str,

@@ -30,7 +30,7 @@ from kaon.plugin.l2pop import Wiring
 from kaon.rpc import common
 
 # One rule for which network an event is of, for both notifiers.
-from kaon.rpc.notifier import _network_of
+from kaon.rpc.notifier import network_of
 from kaon.wire_l2 import (
     AGENT_NOTIFIER,
     L2POP_TOPIC,
@@ -71,7 +71,7 @@ class L2AgentNotifier:
     def _queue(self, handler: Handler, _resource: str, _event: str,
                _ctx: Any, payload: Payload) -> None:
         """Events after commit: queued, cast by the pool in order."""
-        self._jobs.submit(_network_of(payload), 0, lambda: handler(payload))
+        self._jobs.submit(network_of(payload), 0, lambda: handler(payload))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         return self._jobs.wait_idle(timeout)

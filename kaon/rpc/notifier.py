@@ -110,7 +110,7 @@ class DhcpAgentNotifier:
                   ) -> Callable[[str, str, Any, Payload], None]:
         def enqueue(_resource: str, _event: str, _ctx: Any,
                     payload: Payload) -> None:
-            self._jobs.submit(_network_of(payload), 0,
+            self._jobs.submit(network_of(payload), 0,
                               lambda: handler(payload))
         return enqueue
 
@@ -237,7 +237,7 @@ def _network(network: Payload | None) -> Payload | None:
     return None if network is None else dict(wire_shapes.network(network))
 
 
-def _network_of(payload: Payload) -> str:
+def network_of(payload: Payload) -> str:
     """The network an event belongs to: its events are cast in order."""
     for key in ('port', 'subnet', 'removed'):
         item = payload.get(key)

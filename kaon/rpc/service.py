@@ -74,8 +74,13 @@ class ServerRpc:
         self.l2_notifier.stop(grace)
 
     def _failover_loop(self) -> None:
-        """Neutron's remove_networks_from_down_agents, every half down time."""
+        """Neutron's remove_networks_from_down_agents, every half down time,
+        after a first wait as long as the failover limit: a server started
+        after an outage longer than that has heard no agent yet, and would
+        take every network off agents that are alive."""
         interval = max(CONF.agent_down_time // 2, 1)
+        if self._stop.wait(CONF.dhcp_failover_after or CONF.agent_down_time):
+            return
         while not self._stop.wait(interval):
             try:
                 self._fail_over()

@@ -25,6 +25,7 @@ from gunicorn.workers.base import Worker
 
 from kaon.api.app import build_wsgi
 from kaon.conf import CONF
+from kaon.rpc.l2pop_notifier import L2AgentNotifier
 from kaon.rpc.notifier import DhcpAgentNotifier
 from kaon.service import rpc
 from kaon.service.api_server import front, warn_if_open_without_auth
@@ -54,6 +55,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
     def __init__(self, options: dict[str, Any]) -> None:
         self._options = options
         self._notifier: DhcpAgentNotifier | None = None
+        self._l2_notifier: L2AgentNotifier | None = None
         self.rpc = RpcProcess()
         super().__init__()
 
@@ -62,15 +64,19 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn is untyped
             self.cfg.set(key, value)
 
     def load(self) -> WSGIApplication:
-        """In a worker, after the fork: its own plugin, app and notifier
-        (casts for the events of the requests it serves; no consumers)."""
+        """In a worker, after the fork: its own plugin, app and notifiers
+        (casts to the DHCP and L2 agents for the events of the requests it
+        serves; no consumers)."""
         plugin = open_plugin()
         self._notifier = DhcpAgentNotifier(plugin).start()
+        self._l2_notifier = L2AgentNotifier(plugin)
         return build_wsgi(plugin)
 
     def stop_worker(self) -> None:
         if self._notifier is not None:
             self._notifier.stop(rpc.DRAIN_GRACE)
+        if self._l2_notifier is not None:
+            self._l2_notifier.stop(rpc.DRAIN_GRACE)
 
     def run(self) -> None:
         """The RPC process, then the arbiter's main loop; the RPC process

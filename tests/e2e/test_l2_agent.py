@@ -8,7 +8,6 @@ netlink), the status command.
 """
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import time
 import uuid
@@ -309,11 +308,9 @@ def test_two_hosts_wired_by_kaon_server_ping_over_vxlan(
         wait_for(lambda: sum(a['alive'] for a in api.list('agents', {
             'agent_type': 'Linux bridge agent'})) == 2, 30,
             'both L2 agents alive')
-        net, vni = api.network(), 3456
-        with sqlite3.connect(f'{server.state}/kaon.sqlite') as db:
-            db.execute("UPDATE networksegments SET network_type = 'vxlan', "
-                       'segmentation_id = ? WHERE network_id = ?',
-                       (vni, net['id']))
+        vni = 3456
+        net = api.network(**{'provider:network_type': 'vxlan',
+                             'provider:segmentation_id': vni})
         # No DHCP: only the L2 agents' wiring stands between a port and
         # ACTIVE.
         api.subnet(net['id'], '10.77.0.0/24', enable_dhcp=False)

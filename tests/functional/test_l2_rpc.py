@@ -17,7 +17,6 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from kaon import naming
 from kaon.wire_l2 import FLOODING_ENTRY
@@ -42,7 +41,6 @@ class Cloud:
         self.server.start()
         self.api = Api(self.server.url)
         self.conf = rpc_conf(rabbit.url)
-        self.engine = sa.create_engine(self.db_url)
         self.agents: list[FakeL2Agent] = []
         self.subnet_octet = 0
 
@@ -53,12 +51,8 @@ class Cloud:
         return agent
 
     def vxlan_network(self, vni: int) -> dict[str, Any]:
-        net = self.api.network()
-        with self.engine.begin() as conn:
-            conn.execute(sa.text(
-                "UPDATE networksegments SET network_type = 'vxlan', "
-                'segmentation_id = :vni WHERE network_id = :net'),
-                {'vni': vni, 'net': net['id']})
+        net = self.api.network(**{'provider:network_type': 'vxlan',
+                                  'provider:segmentation_id': vni})
         self.subnet_octet += 1
         self.api.subnet(net['id'], f'10.93.{self.subnet_octet}.0/24')
         return net
@@ -80,7 +74,6 @@ class Cloud:
     def close(self) -> None:
         for agent in self.agents:
             agent.close()
-        self.engine.dispose()
         self.conf.clear_override('transport_url')
         self.server.stop()
         self.server.remove_state()
