@@ -10,7 +10,10 @@ import uuid
 IPV6_MIN_MTU = 1280
 
 # Port device owners.  A compute port's owner is 'compute:<zone>'.
-DEVICE_OWNER_DHCP = 'network:dhcp'
+# Network infrastructure's own ports (Neutron's DEVICE_OWNER_NETWORK_PREFIX):
+# trusted by port security, not reported ready by DHCP agents.
+DEVICE_OWNER_NETWORK_PREFIX = 'network:'
+DEVICE_OWNER_DHCP = DEVICE_OWNER_NETWORK_PREFIX + 'dhcp'
 DEVICE_OWNER_COMPUTE_PREFIX = 'compute:'
 DEVICE_OWNER_COMPUTE = DEVICE_OWNER_COMPUTE_PREFIX + 'nova'
 # The device_id of a DHCP port made ahead of any agent (by an admin): the

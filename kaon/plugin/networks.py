@@ -7,7 +7,11 @@ from sqlalchemy import delete, insert, or_, select, union, update
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
-from kaon.constants import DEVICE_OWNER_DHCP, IPV6_MIN_MTU
+from kaon.constants import (
+    DEVICE_OWNER_DHCP,
+    DEVICE_OWNER_NETWORK_PREFIX,
+    IPV6_MIN_MTU,
+)
 from kaon.context import Context
 from kaon.db.models import ip_allocations, networks, ports, subnets
 from kaon.plugin import (
@@ -118,7 +122,7 @@ def users(conn: Connection, net_id: str) -> set[str]:
     return set(conn.execute(union(
         select(ports.c.project_id).where(
             ports.c.network_id == net_id,
-            ~ports.c.device_owner.startswith('network:')),
+            ~ports.c.device_owner.startswith(DEVICE_OWNER_NETWORK_PREFIX)),
         select(subnets.c.project_id).where(
             subnets.c.network_id == net_id))).scalars())
 

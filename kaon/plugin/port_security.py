@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from kaon import exceptions as exc
+from kaon.constants import DEVICE_OWNER_NETWORK_PREFIX
 from kaon.context import Context
 from kaon.db.models import (
     network_security_bindings as net_bindings,
@@ -32,7 +33,8 @@ SG = 'security_groups'
 
 def trusted(port: dict[str, Any]) -> bool:
     """Neutron's is_port_trusted: network infrastructure's own ports."""
-    return str(port.get('device_owner') or '').startswith('network:')
+    return str(port.get('device_owner') or '').startswith(
+        DEVICE_OWNER_NETWORK_PREFIX)
 
 
 def _filter(bindings: Any, key: Any) -> Any:

@@ -34,13 +34,12 @@ from kaon.db.models import (
     subnets,
 )
 from kaon.plugin import common, l2_hosts
+from kaon.plugin.port_security import trusted
 
 DHCP_ENTITY = 'DHCP'
 L2_ENTITY = 'L2'
 ACTIVE = 'ACTIVE'
 DOWN = 'DOWN'
-# Owners the DHCP agents do not report ready (their own ports, routers').
-_NETWORK_OWNER = 'network:'
 
 
 def _served_by_dhcp(conn: Connection, port_id: str) -> bool:
@@ -51,10 +50,9 @@ def _served_by_dhcp(conn: Connection, port_id: str) -> bool:
 
 
 def _add(conn: Connection, port_id: str, entity: str) -> None:
-    if conn.execute(select(blocks.c.port_id).where(
-            blocks.c.port_id == port_id,
-            blocks.c.entity == entity)).first() is None:
-        conn.execute(insert(blocks).values(port_id=port_id, entity=entity))
+    """A block its callers know the port lacks: a new port's, or the L2
+    block just removed by a host change."""
+    conn.execute(insert(blocks).values(port_id=port_id, entity=entity))
 
 
 def _remove(conn: Connection, port_id: str, entity: str) -> None:
@@ -64,8 +62,8 @@ def _remove(conn: Connection, port_id: str, entity: str) -> None:
 
 def on_create(conn: Connection, port: dict[str, Any]) -> None:
     """The blocks of a new port (its addresses are allocated already)."""
-    if not str(port.get('device_owner') or '').startswith(_NETWORK_OWNER) \
-            and _served_by_dhcp(conn, port['id']):
+    # DHCP agents do not report network infrastructure's ports ready.
+    if not trusted(port) and _served_by_dhcp(conn, port['id']):
         _add(conn, port['id'], DHCP_ENTITY)
     host = port.get('binding:host_id')
     if host and l2_hosts.has_l2_agent(conn, host):
