@@ -67,16 +67,24 @@ def boot(split: Split, guests: list[Guest], port: dict[str, Any]) -> Guest:
     return guest
 
 
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:    # between the script's rename and our read
+        return None
+
+
 def renew(split: Split, guest: Guest) -> dict[str, Any]:
     """SIGUSR1 to the guest's udhcpc: a renewal now; the lease it got."""
-    before = guest.lease()
-    assert before is not None
-    time.sleep(1.1)         # the lease records whole seconds ('at')
+    assert guest.lease() is not None
+    # The guest's script writes each lease to a new file it renames into
+    # place, so a new inode is a new lease (its 'at' has whole seconds).
+    before = os.stat(guest.lease_file).st_ino
     pid = guest.dhcp_pid()
     assert pid is not None, guest.console_log()
     os.kill(pid, signal.SIGUSR1)
-    lease = split.wait(lambda: (got := guest.lease()) and
-                       got['at'] > before['at'] and got, 20,
+    lease = split.wait(lambda: _inode(guest.lease_file) != before and
+                       guest.lease(), 20,
                        f'a renewed lease\n{guest.console_log()}')
     return dict(lease)
 

@@ -270,7 +270,10 @@ def test_network_node_failure_under_renewals() -> None:
         net3 = cloud.add_host('net3', network_node=True)
 
         with Renewals(cmp1, vms, period=2) as renewals:
-            time.sleep(2)
+            # Renewals under way before the failure: two rounds sampled.
+            cloud.wait(lambda: all(len(s) >= 2 for s in
+                                   renewals.samples.values()), CONVERGE,
+                       'two rounds of renewals before the failure')
             # The node fails: its agents and dnsmasqs die, and it drops
             # off the underlay (what is left of it answers nothing).
             net1.kill_agents()
